@@ -1,0 +1,496 @@
+"""The event-stream container at the centre of the data layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = ["EventStream"]
+
+_FIELDS = ("src", "dst", "t", "sign", "weight", "msg", "y")
+IndexLike = int | slice | Sequence[int] | Tensor | np.ndarray
+
+
+def _as_tensor(name: str, value: Any) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    try:
+        return torch.as_tensor(np.asarray(value))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"EventStream: `{name}` must be a tensor or array-like of numbers, "
+            f"got {type(value).__name__} ({exc})"
+        ) from exc
+
+
+def _first_bad(mask: Tensor) -> int:
+    return int(torch.nonzero(mask)[0, 0])
+
+
+def _as_ids(name: str, value: Any) -> Tensor:
+    ids = _as_tensor(name, value)
+    if ids.dim() != 1:
+        raise ValueError(
+            f"EventStream: `{name}` must be one-dimensional with shape "
+            f"[num_events], got shape {list(ids.shape)}"
+        )
+    if ids.is_floating_point():
+        bad = ~torch.isfinite(ids) | (ids != torch.round(ids))
+        if bool(bad.any()):
+            i = _first_bad(bad)
+            raise ValueError(
+                f"EventStream: `{name}` must hold integer node ids; "
+                f"event {i} has {ids[i].item()!r}"
+            )
+    elif ids.dtype == torch.bool or ids.is_complex():
+        raise TypeError(
+            f"EventStream: `{name}` must hold integer node ids, "
+            f"got dtype {ids.dtype}"
+        )
+    ids = ids.to(torch.long)
+    if ids.numel() and bool((ids < 0).any()):
+        i = _first_bad(ids < 0)
+        raise ValueError(
+            f"EventStream: `{name}` has a negative node id "
+            f"{int(ids[i])} at event {i}; ids must be >= 0 (use "
+            "EventStream.from_raw_ids to map arbitrary ids to 0..N-1)"
+        )
+    return ids
+
+
+def _as_time(value: Any) -> Tensor:
+    t = _as_tensor("t", value)
+    if t.dim() != 1:
+        raise ValueError(
+            "EventStream: `t` must be one-dimensional with shape "
+            f"[num_events], got shape {list(t.shape)}"
+        )
+    if t.is_floating_point():
+        t = t.to(torch.float64)
+        bad = ~torch.isfinite(t)
+        if bool(bad.any()):
+            i = _first_bad(bad)
+            raise ValueError(
+                f"EventStream: `t` has {int(bad.sum())} non-finite "
+                f"value(s); the first is {t[i].item()!r} at event {i}"
+            )
+    elif t.dtype in (torch.bool,) or t.is_complex():
+        raise TypeError(f"EventStream: `t` must be numeric, got {t.dtype}")
+    else:
+        t = t.to(torch.long)
+    return t
+
+
+class EventStream:
+    r"""A continuous-time stream of (possibly signed, weighted) events.
+
+    Event :math:`k` is a directed interaction
+    :math:`(s_k, d_k, t_k)` with optional sign :math:`\sigma_k\in\{-1,+1\}`,
+    weight :math:`w_k`, feature vector (``msg``) and label ``y``. Events are
+    kept sorted by time; events sharing a time keep their input order
+    (stable sort), so the stream is a deterministic function of its input.
+
+    The field names follow :class:`torch_geometric.data.TemporalData`
+    (``src``, ``dst``, ``t``, ``msg``, ``y``); unlike ``TemporalData`` the
+    node count is stored, not recomputed as ``max(id) + 1``, and the mapping
+    back to the original node ids is kept in :attr:`node_ids`.
+
+    Slicing with an integer or a slice and :meth:`window` return *views*
+    that share memory with the parent; indexing with a list, array or
+    tensor of positions returns a copy (in time order of the positions).
+
+    Parameters
+    ----------
+    src, dst : array-like of int, shape ``[num_events]``
+        Source and destination node ids in ``0 .. num_nodes - 1``.
+    t : array-like, shape ``[num_events]``
+        Event times. Integer times stay ``int64``; others become
+        ``float64`` (Unix seconds with fractions survive).
+    sign : array-like, optional
+        Event signs, each ``-1`` or ``+1`` (stored as ``int8``).
+    weight : array-like, optional
+        Event weights (stored as ``float32``), e.g. a rating.
+    msg : array-like, optional
+        Edge features with shape ``[num_events, num_features]``.
+    y : array-like, optional
+        Event labels with first dimension ``num_events``.
+    num_nodes : int, optional
+        Number of nodes; defaults to ``max(id) + 1``. Nodes that never
+        appear in an event are allowed.
+    node_ids : array-like, optional
+        Original id of every node (length ``num_nodes``).
+    name : str, optional
+        Name used in ``repr`` and by plots.
+    assume_sorted : bool
+        Skip the sort-by-time check (default: ``False``).
+
+    Raises
+    ------
+    ValueError
+        On an empty stream, length mismatches, negative or non-integer ids,
+        non-finite times, signs other than :math:`\pm 1`, non-finite
+        weights or ids beyond ``num_nodes``. The message names the field
+        and the first offending event.
+
+    Examples
+    --------
+    >>> s = EventStream([0, 1, 2], [1, 2, 0], [3.0, 1.0, 2.0])
+    >>> s.t.tolist()
+    [1.0, 2.0, 3.0]
+    >>> s.window(1.5, 3.0).num_events
+    1
+    """
+
+    src: Tensor
+    dst: Tensor
+    t: Tensor
+    sign: Tensor | None
+    weight: Tensor | None
+    msg: Tensor | None
+    y: Tensor | None
+
+    def __init__(
+        self,
+        src: Any,
+        dst: Any,
+        t: Any,
+        *,
+        sign: Any = None,
+        weight: Any = None,
+        msg: Any = None,
+        y: Any = None,
+        num_nodes: int | None = None,
+        node_ids: Any = None,
+        name: str | None = None,
+        assume_sorted: bool = False,
+    ) -> None:
+        src_t = _as_ids("src", src)
+        dst_t = _as_ids("dst", dst)
+        t_t = _as_time(t)
+        n = src_t.numel()
+        if n == 0:
+            raise ValueError(
+                "EventStream: the stream is empty (no events); "
+                "check the input file or the filter that produced it"
+            )
+        fields: dict[str, Tensor | None] = {"src": src_t, "dst": dst_t, "t": t_t}
+        fields["sign"] = self._check_sign(sign)
+        fields["weight"] = self._check_weight(weight)
+        fields["msg"] = None if msg is None else _as_tensor("msg", msg).float()
+        if fields["msg"] is not None and fields["msg"].dim() == 1:
+            fields["msg"] = fields["msg"].unsqueeze(-1)
+        fields["y"] = None if y is None else _as_tensor("y", y)
+        for key, value in fields.items():
+            if value is not None and value.shape[0] != n:
+                raise ValueError(
+                    f"EventStream: `{key}` has {value.shape[0]} entries but "
+                    f"`src` has {n}; every per-event field needs one entry "
+                    "per event"
+                )
+        max_id = int(torch.maximum(src_t.max(), dst_t.max()))
+        if num_nodes is None:
+            num_nodes = len(node_ids) if node_ids is not None else max_id + 1
+        num_nodes = int(num_nodes)
+        if max_id >= num_nodes:
+            field = "src" if int(src_t.max()) == max_id else "dst"
+            raise ValueError(
+                f"EventStream: `{field}` has node id {max_id} but "
+                f"num_nodes={num_nodes}; ids must be < num_nodes"
+            )
+        if node_ids is not None:
+            node_ids = np.asarray(node_ids)
+            if node_ids.shape != (num_nodes,):
+                raise ValueError(
+                    "EventStream: `node_ids` must have one entry per node "
+                    f"({num_nodes}), got shape {node_ids.shape}"
+                )
+        if not assume_sorted and n > 1 and bool((t_t[1:] < t_t[:-1]).any()):
+            perm = torch.argsort(t_t, stable=True)
+            fields = {k: None if v is None else v[perm] for k, v in fields.items()}
+        self._set(fields, num_nodes, node_ids, name)
+
+    @staticmethod
+    def _check_sign(sign: Any) -> Tensor | None:
+        if sign is None:
+            return None
+        s = _as_tensor("sign", sign)
+        bad = (s != 1) & (s != -1)
+        if bool(bad.any()):
+            i = _first_bad(bad)
+            raise ValueError(
+                f"EventStream: `sign` must be -1 or +1; event {i} has "
+                f"{s[i].item()!r} (derive signs with torch.sign and drop "
+                "or relabel zeros first)"
+            )
+        return s.to(torch.int8)
+
+    @staticmethod
+    def _check_weight(weight: Any) -> Tensor | None:
+        if weight is None:
+            return None
+        w = _as_tensor("weight", weight).to(torch.float32)
+        bad = ~torch.isfinite(w)
+        if bool(bad.any()):
+            i = _first_bad(bad)
+            raise ValueError(
+                f"EventStream: `weight` is not finite at event {i} "
+                f"({w[i].item()!r})"
+            )
+        return w
+
+    def _set(
+        self,
+        fields: dict[str, Tensor | None],
+        num_nodes: int,
+        node_ids: np.ndarray | None,
+        name: str | None,
+    ) -> None:
+        for key in _FIELDS:
+            setattr(self, key, fields.get(key))
+        self.num_nodes = num_nodes
+        self.node_ids = node_ids
+        self.name = name
+
+    @classmethod
+    def _view(
+        cls, parent: EventStream, fields: dict[str, Tensor | None]
+    ) -> EventStream:
+        out = cls.__new__(cls)
+        out._set(fields, parent.num_nodes, parent.node_ids, parent.name)
+        return out
+
+    @classmethod
+    def from_raw_ids(
+        cls,
+        src: Any,
+        dst: Any,
+        t: Any,
+        **kwargs: Any,
+    ) -> EventStream:
+        """Build a stream from arbitrary hashable or integer node ids.
+
+        The distinct ids of ``src`` and ``dst`` together are sorted and
+        mapped to ``0 .. N-1``; :attr:`node_ids` keeps the originals, so
+        ``stream.node_ids[stream.src]`` gives back the raw sources.
+        Integer ids of any size (beyond int32 included) are supported.
+
+        Parameters
+        ----------
+        src, dst : array-like
+            Raw node ids (integers or strings).
+        t : array-like
+            Event times.
+        **kwargs
+            Passed on to :class:`EventStream` (``sign``, ``weight`` ...).
+        """
+        src_a, dst_a = np.asarray(src), np.asarray(dst)
+        if src_a.shape != dst_a.shape:
+            raise ValueError(
+                f"EventStream: `src` has {src_a.shape[0]} entries but `dst` "
+                f"has {dst_a.shape[0]}"
+            )
+        ids, inverse = np.unique(np.concatenate([src_a, dst_a]), return_inverse=True)
+        inverse = inverse.reshape(-1)
+        n = src_a.shape[0]
+        return cls(
+            torch.from_numpy(inverse[:n].astype(np.int64)),
+            torch.from_numpy(inverse[n:].astype(np.int64)),
+            t,
+            num_nodes=len(ids),
+            node_ids=ids,
+            **kwargs,
+        )
+
+    @property
+    def num_events(self) -> int:
+        """Number of events."""
+        return int(self.src.shape[0])
+
+    def __len__(self) -> int:
+        return self.num_events
+
+    @property
+    def edge_index(self) -> Tensor:
+        """``[2, num_events]`` tensor of (src, dst) pairs (a new tensor)."""
+        return torch.stack([self.src, self.dst], dim=0)
+
+    @property
+    def is_signed(self) -> bool:
+        """Whether events carry signs."""
+        return self.sign is not None
+
+    @property
+    def is_weighted(self) -> bool:
+        """Whether events carry weights."""
+        return self.weight is not None
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the event tensors."""
+        return self.src.device
+
+    @property
+    def start_time(self) -> float:
+        """Time of the first event."""
+        return self.t[0].item()
+
+    @property
+    def end_time(self) -> float:
+        """Time of the last event."""
+        return self.t[-1].item()
+
+    def fields(self) -> dict[str, Tensor]:
+        """The per-event tensors that are present, by name."""
+        return {k: v for k in _FIELDS if (v := getattr(self, k)) is not None}
+
+    def __getitem__(self, idx: IndexLike) -> EventStream:
+        """Select events: a view for ``int``/``slice``, a copy otherwise."""
+        if isinstance(idx, int):
+            if not -self.num_events <= idx < self.num_events:
+                raise IndexError(
+                    f"event index {idx} is out of range for a stream of "
+                    f"{self.num_events} events"
+                )
+            idx = slice(idx, idx + 1 if idx != -1 else None)
+        if isinstance(idx, slice):
+            if idx.step is not None and idx.step <= 0:
+                raise ValueError("EventStream slices need a positive step")
+            return self._view(self, {k: v[idx] for k, v in self.fields().items()})
+        index = torch.as_tensor(np.asarray(idx) if not isinstance(idx, Tensor) else idx)
+        index = index.to(self.device)
+        if index.dtype == torch.bool:
+            if index.shape != (self.num_events,):
+                raise IndexError(
+                    f"boolean mask has shape {list(index.shape)}, expected "
+                    f"[{self.num_events}]"
+                )
+            index = torch.nonzero(index).view(-1)
+        else:
+            index = index.long().view(-1)
+            if index.numel() > 1 and bool((index[1:] < index[:-1]).any()):
+                index = torch.sort(index).values
+        return self._view(
+            self, {k: v.index_select(0, index) for k, v in self.fields().items()}
+        )
+
+    def _time_position(self, time: float, side: str) -> int:
+        if self.t.is_floating_point():
+            value = torch.tensor([float(time)], dtype=self.t.dtype)
+        else:
+            value = torch.tensor([int(np.ceil(time))], dtype=self.t.dtype)
+        return int(torch.searchsorted(self.t, value.to(self.device), side=side))
+
+    def window(self, start: float | None = None, end: float | None = None) -> EventStream:
+        """View of the events with ``start <= t < end``.
+
+        Parameters
+        ----------
+        start, end : float, optional
+            Window bounds in the stream's time unit; ``None`` leaves that
+            side open.
+        """
+        lo = 0 if start is None else self._time_position(start, "left")
+        hi = self.num_events if end is None else self._time_position(end, "left")
+        return self[lo : max(lo, hi)]
+
+    def to(self, device: torch.device | str) -> EventStream:
+        """Move every per-event tensor to ``device``."""
+        return self._view(self, {k: v.to(device) for k, v in self.fields().items()})
+
+    def active_nodes(self) -> Tensor:
+        """Sorted ids of the nodes that take part in at least one event."""
+        return torch.unique(torch.cat([self.src, self.dst]))
+
+    def degree(self, directed: bool = False) -> Tensor:
+        """Event counts per node (``[num_nodes]``); in+out unless ``directed``.
+
+        With ``directed=True`` returns ``[2, num_nodes]``: out- and
+        in-degrees.
+        """
+        out_deg = torch.bincount(self.src, minlength=self.num_nodes)
+        in_deg = torch.bincount(self.dst, minlength=self.num_nodes)
+        return torch.stack([out_deg, in_deg]) if directed else out_deg + in_deg
+
+    def summary(self) -> dict[str, Any]:
+        """Summary statistics: counts, time range, sign balance, self-loops."""
+        pairs = torch.unique(self.src * self.num_nodes + self.dst)
+        out: dict[str, Any] = {
+            "name": self.name,
+            "num_nodes": self.num_nodes,
+            "num_active_nodes": int(self.active_nodes().numel()),
+            "num_events": self.num_events,
+            "num_static_edges": int(pairs.numel()),
+            "num_unique_times": int(torch.unique(self.t).numel()),
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "num_self_loops": int((self.src == self.dst).sum()),
+        }
+        if self.sign is not None:
+            out["num_positive"] = int((self.sign > 0).sum())
+            out["num_negative"] = int((self.sign < 0).sum())
+            out["positive_fraction"] = out["num_positive"] / self.num_events
+        if self.weight is not None:
+            out["weight_min"] = float(self.weight.min())
+            out["weight_max"] = float(self.weight.max())
+        return out
+
+    def __repr__(self) -> str:
+        parts = [f"num_nodes={self.num_nodes}"]
+        for key, value in self.fields().items():
+            parts.append(f"{key}={list(value.shape)}")
+        head = f"EventStream[{self.name}]" if self.name else "EventStream"
+        return f"{head}({', '.join(parts)})"
+
+    # conversions -----------------------------------------------------------
+    def to_pyg(self) -> Any:
+        """Convert to :class:`torch_geometric.data.TemporalData`.
+
+        ``sign`` and ``weight`` become attributes of the same name; when the
+        stream has no ``msg``, ``msg`` is left unset.
+        """
+        from dyngraph.data.convert import to_pyg
+
+        return to_pyg(self)
+
+    @classmethod
+    def from_pyg(cls, data: Any, num_nodes: int | None = None) -> EventStream:
+        """Build a stream from :class:`torch_geometric.data.TemporalData`."""
+        from dyngraph.data.convert import from_pyg
+
+        return from_pyg(data, num_nodes=num_nodes)
+
+    def to_networkx(self) -> Any:
+        """Convert to a :class:`networkx.MultiDiGraph` with one edge per event."""
+        from dyngraph.data.convert import to_networkx
+
+        return to_networkx(self)
+
+    @classmethod
+    def from_networkx(cls, graph: Any, time_attr: str = "t") -> EventStream:
+        """Build a stream from a networkx multigraph whose edges carry times."""
+        from dyngraph.data.convert import from_networkx
+
+        return from_networkx(graph, time_attr=time_attr)
+
+    def to_scipy(self, value: str = "count", directed: bool = True) -> Any:
+        """Aggregate into a scipy CSR adjacency; see :func:`to_static`."""
+        from dyngraph.data.snapshots import to_static
+
+        return to_static(self, value=value, directed=directed)
+
+    def to_pandas(self) -> Any:
+        """Convert to a :class:`pandas.DataFrame` with one row per event."""
+        from dyngraph.data.convert import to_pandas
+
+        return to_pandas(self)
+
+    @classmethod
+    def from_pandas(cls, frame: Any, **columns: str) -> EventStream:
+        """Build a stream from a :class:`pandas.DataFrame`."""
+        from dyngraph.data.convert import from_pandas
+
+        return from_pandas(frame, **columns)
