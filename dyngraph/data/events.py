@@ -48,8 +48,7 @@ def _as_ids(name: str, value: Any) -> Tensor:
             )
     elif ids.dtype == torch.bool or ids.is_complex():
         raise TypeError(
-            f"EventStream: `{name}` must hold integer node ids, "
-            f"got dtype {ids.dtype}"
+            f"EventStream: `{name}` must hold integer node ids, got dtype {ids.dtype}"
         )
     ids = ids.to(torch.long)
     if ids.numel() and bool((ids < 0).any()):
@@ -83,6 +82,24 @@ def _as_time(value: Any) -> Tensor:
     else:
         t = t.to(torch.long)
     return t
+
+
+def _compact(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of ``raw`` and the position of each entry.
+
+    Small non-negative integer ids (the common case) use a presence table,
+    which is linear in the largest id; anything else uses ``np.unique``.
+    """
+    if raw.dtype.kind in "iu" and raw.size:
+        lo, hi = int(raw.min()), int(raw.max())
+        if lo >= 0 and hi < 4 * raw.size + 1024:
+            present = np.zeros(hi + 1, dtype=bool)
+            present[raw] = True
+            ids = np.flatnonzero(present)
+            position = np.cumsum(present) - 1
+            return ids.astype(raw.dtype), position[raw]
+    ids, inverse = np.unique(raw, return_inverse=True)
+    return ids, inverse.reshape(-1)
 
 
 class EventStream:
@@ -237,8 +254,7 @@ class EventStream:
         if bool(bad.any()):
             i = _first_bad(bad)
             raise ValueError(
-                f"EventStream: `weight` is not finite at event {i} "
-                f"({w[i].item()!r})"
+                f"EventStream: `weight` is not finite at event {i} ({w[i].item()!r})"
             )
         return w
 
@@ -293,8 +309,7 @@ class EventStream:
                 f"EventStream: `src` has {src_a.shape[0]} entries but `dst` "
                 f"has {dst_a.shape[0]}"
             )
-        ids, inverse = np.unique(np.concatenate([src_a, dst_a]), return_inverse=True)
-        inverse = inverse.reshape(-1)
+        ids, inverse = _compact(np.concatenate([src_a, dst_a]))
         n = src_a.shape[0]
         return cls(
             torch.from_numpy(inverse[:n].astype(np.int64)),
@@ -344,7 +359,7 @@ class EventStream:
         return self.t[-1].item()
 
     def fields(self) -> dict[str, Tensor]:
-        """The per-event tensors that are present, by name."""
+        """Return the per-event tensors that are present, by name."""
         return {k: v for k in _FIELDS if (v := getattr(self, k)) is not None}
 
     def __getitem__(self, idx: IndexLike) -> EventStream:
@@ -384,8 +399,10 @@ class EventStream:
             value = torch.tensor([int(np.ceil(time))], dtype=self.t.dtype)
         return int(torch.searchsorted(self.t, value.to(self.device), side=side))
 
-    def window(self, start: float | None = None, end: float | None = None) -> EventStream:
-        """View of the events with ``start <= t < end``.
+    def window(
+        self, start: float | None = None, end: float | None = None
+    ) -> EventStream:
+        """Return a view of the events with ``start <= t < end``.
 
         Parameters
         ----------
