@@ -23,7 +23,9 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    lines += [
+        "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells
+    ]
     return "\n".join(lines)
 
 
@@ -40,9 +42,13 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
                     "name": name,
                     "kind": meta.kind,
                     "nodes": meta.num_nodes,
-                    "events/edges": meta.num_events,
-                    "checksum": "sha256" if meta.sha256 or meta.content_sha256 else "counts",
-                    "downloaded": "yes" if datasets.is_downloaded(name, root=root) else "",
+                    "events/edges": meta.num_events or meta.num_edges,
+                    "checksum": "sha256"
+                    if meta.sha256 or meta.content_sha256
+                    else "counts",
+                    "downloaded": "yes"
+                    if datasets.is_downloaded(name, root=root)
+                    else "",
                 }
             )
         print(_table(rows, list(rows[0])))
@@ -72,7 +78,12 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
             "num_edges": data.nnz // 2,
             "edges_per_node": data.nnz / 2 / data.shape[0],
         }
-    print(_table([{"statistic": k, "value": v} for k, v in stats.items()], ["statistic", "value"]))
+    print(
+        _table(
+            [{"statistic": k, "value": v} for k, v in stats.items()],
+            ["statistic", "value"],
+        )
+    )
     return 0
 
 
@@ -92,15 +103,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ds = sub.add_parser("datasets", help="list, describe, download and summarise datasets")
+    ds = sub.add_parser(
+        "datasets", help="list, describe, download and summarise datasets"
+    )
     ds.add_argument("action", choices=["list", "info", "download", "stats"])
-    ds.add_argument("name", nargs="?", help="dataset name (see 'dyngraph datasets list')")
-    ds.add_argument("--root", help="data root (default: $DYNGRAPH_DATA, ./data in a checkout, or the user cache)")
-    ds.add_argument("--url", help="download from this URL instead of the upstream one (a mirror)")
+    ds.add_argument(
+        "name", nargs="?", help="dataset name (see 'dyngraph datasets list')"
+    )
+    ds.add_argument(
+        "--root",
+        help="data root (default: $DYNGRAPH_DATA, ./data in a checkout, user cache)",
+    )
+    ds.add_argument(
+        "--url", help="download from this URL instead of the upstream one (a mirror)"
+    )
     ds.set_defaults(func=_cmd_datasets)
 
-    qs = sub.add_parser("quickstart", help="a tour on generated data (and real data if cached)")
-    qs.add_argument("--output", default="quickstart-output", help="folder for plots and the summary (default: quickstart-output)")
+    qs = sub.add_parser(
+        "quickstart", help="a tour on generated data (and real data if cached)"
+    )
+    qs.add_argument(
+        "--output",
+        default="quickstart-output",
+        help="folder for plots and the summary (default: quickstart-output)",
+    )
     qs.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     qs.add_argument("--root", help="data root to look for cached real datasets")
     qs.set_defaults(func=_cmd_quickstart)

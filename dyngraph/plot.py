@@ -140,4 +140,3 @@ def plot_overview(stream: EventStream, path: str | Path | None = None) -> Figure
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig
-

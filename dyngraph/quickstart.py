@@ -15,7 +15,9 @@ __all__ = ["run_quickstart", "history_link_scores"]
 REAL_DATASETS = ("college-msg", "bitcoin-otc")
 
 
-def history_link_scores(history: EventStream, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
+def history_link_scores(
+    history: EventStream, src: torch.Tensor, dst: torch.Tensor
+) -> torch.Tensor:
     """Score candidate links by how often the pair interacted before.
 
     The score of :math:`(s, d)` is the number of events of :obj:`history`
@@ -51,19 +53,21 @@ def _evaluate_history_baseline(stream: EventStream, seed: int) -> dict[str, floa
     test = split.test
     pos = history_link_scores(history, test.src, test.dst)
     neg = history_link_scores(history, test.src, neg_dst[:, 0])[mask[:, 0]]
+    labels = torch.cat([torch.ones_like(pos), torch.zeros_like(neg)])
+    scores = torch.cat([pos, neg])
     return {
         "train_events": split.train.num_events,
         "val_events": split.val.num_events,
         "test_events": test.num_events,
-        "history_auc": roc_auc(pos, neg),
-        "history_ap": average_precision(pos, neg),
+        "history_auc": roc_auc(labels, scores),
+        "history_ap": average_precision(labels, scores),
     }
 
 
 def _describe(stream: EventStream, out: Path, seed: int) -> dict[str, Any]:
-    from dyngraph.plot import plot_overview
-
     import matplotlib.pyplot as plt
+
+    from dyngraph.plot import plot_overview
 
     summary = stream.summary()
     summary.update(_evaluate_history_baseline(stream, seed))
@@ -92,7 +96,9 @@ def _describe(stream: EventStream, out: Path, seed: int) -> dict[str, Any]:
     return summary
 
 
-def run_quickstart(output: Path, seed: int = 0, root: str | Path | None = None) -> dict[str, Any]:
+def run_quickstart(
+    output: Path, seed: int = 0, root: str | Path | None = None
+) -> dict[str, Any]:
     """Generate data, summarise it, evaluate a baseline and write plots.
 
     Parameters

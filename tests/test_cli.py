@@ -11,7 +11,13 @@ from dyngraph.quickstart import history_link_scores
 def test_datasets_list_names_every_registered_dataset(capsys, tmp_path):
     assert main(["datasets", "list", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for name in ("bitcoin-otc", "bitcoin-alpha", "wiki-rfa", "college-msg", "wikipedia"):
+    for name in (
+        "bitcoin-otc",
+        "bitcoin-alpha",
+        "wiki-rfa",
+        "college-msg",
+        "wikipedia",
+    ):
         assert name in out
     assert str(tmp_path) in out
 
@@ -33,7 +39,9 @@ def test_unknown_dataset_is_a_clean_error(capsys):
 def test_download_and_stats_through_a_mirror(capsys, tmp_path, data_server):
     url = f"{data_server}/college-msg/CollegeMsg.txt"
     root = str(tmp_path)
-    assert main(["datasets", "download", "college-msg", "--root", root, "--url", url]) == 0
+    assert (
+        main(["datasets", "download", "college-msg", "--root", root, "--url", url]) == 0
+    )
     assert main(["datasets", "stats", "college-msg", "--root", root]) == 0
     out = capsys.readouterr().out
     assert "59,835" in out
@@ -42,7 +50,10 @@ def test_download_and_stats_through_a_mirror(capsys, tmp_path, data_server):
 
 def test_quickstart_writes_plots_and_summary(tmp_path, capsys):
     out = tmp_path / "qs"
-    assert main(["quickstart", "--output", str(out), "--root", str(tmp_path / "empty")]) == 0
+    assert (
+        main(["quickstart", "--output", str(out), "--root", str(tmp_path / "empty")])
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["streams"]) == 2
     for stats in summary["streams"].values():

@@ -1,5 +1,90 @@
-"""The temporal graph data layer: event streams and everything around them."""
+"""The temporal graph data layer: event streams and everything around them.
 
+One container, :class:`EventStream`, holds continuous-time, optionally signed,
+weighted and featured events. Around it: readers and a dataset registry with
+checksummed downloads, discrete-time snapshots, chronological and inductive
+splits, negative sampling, temporal batching, streaming edge updates,
+conversions to PyG, networkx, scipy and pandas, and seeded synthetic
+generators with known ground truth.
+"""
+
+from dyngraph.data.convert import (
+    from_networkx,
+    from_pandas,
+    from_pyg,
+    to_networkx,
+    to_pandas,
+    to_pyg,
+)
+from dyngraph.data.datasets import (
+    ChecksumError,
+    DatasetError,
+    DatasetInfo,
+    DownloadError,
+    data_root,
+    download,
+    info,
+    list_datasets,
+    load,
+)
 from dyngraph.data.events import EventStream
+from dyngraph.data.io import MalformedFileError, read_events, read_matrix_market
+from dyngraph.data.loader import (
+    EdgeUpdate,
+    TemporalBatch,
+    TemporalBatchLoader,
+    sliding_window_updates,
+)
+from dyngraph.data.sampling import NegativeSampler, fix_negatives, load_negatives
+from dyngraph.data.snapshots import snapshots, to_static
+from dyngraph.data.splits import (
+    InductiveSplit,
+    TemporalSplit,
+    chronological_split,
+    inductive_split,
+)
+from dyngraph.data.synthetic import (
+    LatentSpaceTruth,
+    delaunay_graph,
+    latent_space_network,
+    signed_faction_network,
+)
 
-__all__ = ["EventStream"]
+__all__ = [
+    "ChecksumError",
+    "DatasetError",
+    "DatasetInfo",
+    "DownloadError",
+    "EdgeUpdate",
+    "EventStream",
+    "InductiveSplit",
+    "LatentSpaceTruth",
+    "MalformedFileError",
+    "NegativeSampler",
+    "TemporalBatch",
+    "TemporalBatchLoader",
+    "TemporalSplit",
+    "chronological_split",
+    "data_root",
+    "delaunay_graph",
+    "download",
+    "fix_negatives",
+    "from_networkx",
+    "from_pandas",
+    "from_pyg",
+    "info",
+    "inductive_split",
+    "latent_space_network",
+    "list_datasets",
+    "load",
+    "load_negatives",
+    "read_events",
+    "read_matrix_market",
+    "signed_faction_network",
+    "sliding_window_updates",
+    "snapshots",
+    "to_networkx",
+    "to_pandas",
+    "to_pyg",
+    "to_static",
+]

@@ -17,9 +17,9 @@ IndexLike = int | slice | Sequence[int] | Tensor | np.ndarray
 
 def _as_tensor(name: str, value: Any) -> Tensor:
     if isinstance(value, Tensor):
-        return value
+        return value.contiguous()
     try:
-        return torch.as_tensor(np.asarray(value))
+        return torch.as_tensor(np.ascontiguousarray(value))
     except (TypeError, ValueError) as exc:
         raise TypeError(
             f"EventStream: `{name}` must be a tensor or array-like of numbers, "

@@ -1,0 +1,198 @@
+import numpy as np
+import pytest
+import torch
+
+from dyngraph.metrics import (
+    average_precision,
+    f1_scores,
+    hits_at_k,
+    mrr,
+    ranks,
+    rmse,
+    roc_auc,
+)
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def slow_ranks(pos, neg, mask):
+    out = []
+    for b in range(len(pos)):
+        valid = [neg[b][q] for q in range(len(neg[b])) if mask[b][q]]
+        r_opt = sum(1 for x in valid if x > pos[b])
+        r_pess = sum(1 for x in valid if x >= pos[b])
+        out.append((r_opt + r_pess) / 2 + 1)
+    return out
+
+
+def tied_scores(rng, b, q):
+    # small integer range: many ties between positives and negatives
+    return rng.integers(0, 4, b).astype(float), rng.integers(0, 4, (b, q)).astype(float)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ranks_match_slow_reference_with_ties_and_ragged_masks(seed):
+    rng = np.random.default_rng(seed)
+    pos, neg = tied_scores(rng, 40, 7)
+    mask = rng.random((40, 7)) < 0.6
+    mask[0] = False  # a row without any valid negative ranks first
+    expected = slow_ranks(pos, neg, mask)
+    got = ranks(torch.tensor(pos), torch.tensor(neg), torch.tensor(mask))
+    assert got.dtype == torch.float64
+    assert got.tolist() == expected
+    assert got[0] == 1.0
+    assert mrr(pos, neg, mask) == pytest.approx(np.mean(1 / np.array(expected)))
+    # masked-out scores must not matter, even NaN
+    neg_nan = neg.copy()
+    neg_nan[~mask] = np.nan
+    assert ranks(pos, neg_nan, mask).tolist() == expected
+
+
+def test_ranks_without_mask_equal_all_valid_mask():
+    rng = np.random.default_rng(1)
+    pos, neg = tied_scores(rng, 30, 5)
+    full = np.ones_like(neg, dtype=bool)
+    assert ranks(pos, neg).tolist() == slow_ranks(pos, neg, full)
+
+
+@pytest.mark.parametrize("q", [1, 4, 99])
+def test_constant_scorer_ranks_at_q_over_two_plus_one(q):
+    pos = torch.zeros(6)
+    neg = torch.zeros(6, q)
+    assert ranks(pos, neg).tolist() == [q / 2 + 1] * 6
+    assert mrr(pos, neg) == pytest.approx(1 / (q / 2 + 1))
+
+
+def test_rank_examples():
+    pos = torch.tensor([0.9, 0.5, 0.1])
+    neg = torch.tensor([[0.1, 0.2], [0.5, 0.9], [0.5, 0.9]])
+    # best, one tie + one above, both above
+    assert ranks(pos, neg).tolist() == [1.0, 2.5, 3.0]
+    assert ranks(pos[:, None], neg).tolist() == [1.0, 2.5, 3.0]
+    assert mrr(pos, neg) == pytest.approx((1 + 1 / 2.5 + 1 / 3) / 3)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_hits_and_truncated_mrr_use_the_same_rank(k):
+    rng = np.random.default_rng(3)
+    pos, neg = tied_scores(rng, 50, 4)
+    mask = rng.random((50, 4)) < 0.8
+    r = np.array(slow_ranks(pos, neg, mask))
+    assert hits_at_k(pos, neg, mask, k=k) == pytest.approx(np.mean(r <= k))
+    expected = np.mean(np.where(r <= k, 1 / r, 0.0))
+    assert mrr(pos, neg, mask, k=k) == pytest.approx(expected)
+
+
+def test_ranking_input_errors():
+    with pytest.raises(ValueError, match=r"shape \[B, Q\]"):
+        ranks(torch.zeros(3), torch.zeros(3))
+    with pytest.raises(ValueError, match="B = 3"):
+        ranks(torch.zeros(2), torch.zeros(3, 4))
+    with pytest.raises(TypeError, match="boolean"):
+        ranks(torch.zeros(3), torch.zeros(3, 4), torch.ones(3, 4))
+    with pytest.raises(ValueError, match="must match"):
+        ranks(torch.zeros(3), torch.zeros(3, 4), torch.ones(3, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="NaN"):
+        ranks(torch.tensor([float("nan")]), torch.zeros(1, 2))
+    with pytest.raises(ValueError, match="NaN"):
+        ranks(torch.zeros(1), torch.tensor([[0.0, float("nan")]]))
+    with pytest.raises(ValueError, match="empty"):
+        mrr(torch.zeros(0), torch.zeros(0, 3))
+    with pytest.raises(ValueError, match="positive integer"):
+        hits_at_k(torch.zeros(2), torch.zeros(2, 2), k=0)
+
+
+def brute_auc(y, s):
+    pos, neg = s[y == 1], s[y == 0]
+    total = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return total / (len(pos) * len(neg))
+
+
+def brute_ap(y, s):
+    # AP = (1/P) * sum over distinct thresholds of (#positives at tau) * precision(tau)
+    total = 0.0
+    for tau in np.unique(s):
+        at = s >= tau
+        precision = (y[at] == 1).sum() / at.sum()
+        total += (y[s == tau] == 1).sum() * precision
+    return total / (y == 1).sum()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_auc_and_ap_match_brute_force_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 60)
+    y[:2] = [0, 1]
+    s = rng.integers(0, 5, 60).astype(float)
+    assert roc_auc(y, s) == pytest.approx(brute_auc(y, s))
+    assert average_precision(y, s) == pytest.approx(brute_ap(y, s))
+    # tensors, bool labels and lists give the same numbers
+    assert roc_auc(torch.tensor(y).bool(), torch.tensor(s)) == pytest.approx(
+        brute_auc(y, s)
+    )
+    assert average_precision(list(y), list(s)) == pytest.approx(brute_ap(y, s))
+
+
+def test_auc_ap_of_perfect_and_reversed_scores():
+    y = np.array([0, 0, 1, 1])
+    assert roc_auc(y, [0.1, 0.2, 0.8, 0.9]) == 1.0
+    assert roc_auc(y, [0.9, 0.8, 0.2, 0.1]) == 0.0
+    assert average_precision(y, [0.1, 0.2, 0.8, 0.9]) == 1.0
+
+
+def test_binary_metric_errors():
+    with pytest.raises(ValueError, match="both positive and negative"):
+        roc_auc([1, 1], [0.2, 0.3])
+    with pytest.raises(ValueError, match="at least one positive"):
+        average_precision([0, 0], [0.2, 0.3])
+    with pytest.raises(ValueError, match="binary"):
+        roc_auc([0, 2], [0.2, 0.3])
+    with pytest.raises(ValueError, match="entries"):
+        roc_auc([0, 1], [0.2, 0.3, 0.4])
+    with pytest.raises(ValueError, match="non-finite"):
+        roc_auc([0, 1], [0.2, float("inf")])
+    with pytest.raises(ValueError, match="one-dimensional"):
+        roc_auc([[0, 1]], [[0.2, 0.3]])
+
+
+def test_f1_scores_match_hand_computation():
+    y_true = np.array([1, 1, -1, -1, -1, 1, 0])
+    y_pred = np.array([1, -1, -1, 1, -1, 1, 1])
+    out = f1_scores(torch.tensor(y_true), torch.tensor(y_pred))
+    expected = {}
+    for c in (-1, 0, 1):
+        tp = np.sum((y_pred == c) & (y_true == c))
+        fp = np.sum((y_pred == c) & (y_true != c))
+        fn = np.sum((y_pred != c) & (y_true == c))
+        expected[c] = 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+    assert set(out["per_class"]) == {-1, 0, 1}
+    for c, value in expected.items():
+        assert out["per_class"][c] == pytest.approx(value)
+    assert out["macro"] == pytest.approx(np.mean(list(expected.values())))
+    only = f1_scores(y_true, y_pred, labels=[-1, 1])
+    assert only["macro"] == pytest.approx((expected[-1] + expected[1]) / 2)
+    with pytest.raises(ValueError, match="equal length"):
+        f1_scores([1, 0], [1])
+
+
+def test_rmse():
+    a = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    b = np.array([[1.0, 0.0], [3.0, 8.0]])
+    assert rmse(b, a) == pytest.approx(np.sqrt((4 + 16) / 4))
+    assert rmse([1.0], [1.0]) == 0.0
+    with pytest.raises(ValueError, match="shape"):
+        rmse(a, a[0])
+
+
+@cuda
+def test_ranking_on_cuda_matches_cpu():
+    rng = np.random.default_rng(0)
+    pos, neg = tied_scores(rng, 64, 9)
+    mask = rng.random((64, 9)) < 0.7
+    cpu = ranks(torch.tensor(pos), torch.tensor(neg), torch.tensor(mask))
+    gpu = ranks(
+        torch.tensor(pos).cuda(), torch.tensor(neg).cuda(), torch.tensor(mask).cuda()
+    )
+    assert gpu.is_cuda
+    assert torch.equal(gpu.cpu(), cpu)
+    assert rmse(torch.ones(3).cuda(), torch.zeros(3).cuda()) == 1.0
