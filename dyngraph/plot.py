@@ -13,12 +13,28 @@ if TYPE_CHECKING:
 
     from dyngraph.data.events import EventStream
 
+# Unix seconds from 1990 to 2100 are plotted as dates
+_UNIX_RANGE = (631_152_000.0, 4_102_444_800.0)
+
 __all__ = [
     "plot_events_over_time",
     "plot_degree_distribution",
     "plot_sign_balance",
     "plot_overview",
 ]
+
+
+def _times(stream: EventStream, ax: Axes) -> np.ndarray:
+    """Event times for the x axis; Unix seconds are shown as dates."""
+    t = stream.t.cpu().double().numpy()
+    if _UNIX_RANGE[0] <= t[0] and t[-1] <= _UNIX_RANGE[1] and t[-1] - t[0] > 86400:
+        import matplotlib.dates as mdates
+
+        ax.xaxis_date()
+        ax.set_xlabel("date")
+        return mdates.date2num(t.astype("datetime64[s]"))
+    ax.set_xlabel("time")
+    return t
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -44,8 +60,7 @@ def plot_events_over_time(
         Number of time bins (default: 50).
     """
     ax = _axes(ax)
-    ax.hist(stream.t.cpu().double().numpy(), bins=bins, color="tab:blue")
-    ax.set_xlabel("time")
+    ax.hist(_times(stream, ax), bins=bins, color="tab:blue")
     ax.set_ylabel("events per bin")
     ax.set_title("events over time")
     return ax
@@ -94,7 +109,7 @@ def plot_sign_balance(
             "plot_sign_balance needs a signed stream (stream.sign is None)"
         )
     ax = _axes(ax)
-    t = stream.t.cpu().double().numpy()
+    t = _times(stream, ax)
     edges = np.linspace(t[0], t[-1], bins + 1)
     which = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, bins - 1)
     total = np.bincount(which, minlength=bins)
@@ -106,7 +121,6 @@ def plot_sign_balance(
     overall = float((stream.sign > 0).double().mean())
     ax.axhline(overall, color="grey", linestyle="--", label=f"overall {overall:.2f}")
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("time")
     ax.set_ylabel("share of positive events")
     ax.set_title("sign balance")
     ax.legend(loc="lower left")
@@ -136,6 +150,7 @@ def plot_overview(stream: EventStream, path: str | Path | None = None) -> Figure
         f"{stream.name or 'event stream'}: {summary['num_active_nodes']:,} nodes, "
         f"{summary['num_events']:,} events"
     )
+    fig.autofmt_xdate()
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)

@@ -32,6 +32,8 @@ def history_link_scores(
         Candidate pairs, any matching shapes.
     """
     n = history.num_nodes
+    if history.num_events == 0:
+        return torch.zeros(src.shape, dtype=torch.float32, device=src.device)
     lo = torch.minimum(history.src, history.dst)
     hi = torch.maximum(history.src, history.dst)
     keys, counts = torch.unique(lo * n + hi, return_counts=True)
