@@ -71,7 +71,9 @@ def test_history_link_scores_counts_both_directions():
     )
     assert scores.tolist() == [2.0, 1.0, 1.0, 0.0]
     empty = history.window(10, 20)
-    assert history_link_scores(empty, torch.tensor([0]), torch.tensor([1])).tolist() == [0.0]
+    assert history_link_scores(
+        empty, torch.tensor([0]), torch.tensor([1])
+    ).tolist() == [0.0]
 
 
 def test_sign_balance_plot_needs_signs():
