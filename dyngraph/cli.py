@@ -29,6 +29,13 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _check_kind(meta: Any) -> str:
+    """How a downloaded file is verified: a hash, published counts, or not."""
+    if meta.sha256 or meta.content_sha256:
+        return "sha256"
+    return "counts" if meta.num_nodes else "none"
+
+
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from dyngraph.data import datasets
 
@@ -43,9 +50,7 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
                     "kind": meta.kind,
                     "nodes": meta.num_nodes,
                     "events/edges": meta.num_events or meta.num_edges,
-                    "checksum": "sha256"
-                    if meta.sha256 or meta.content_sha256
-                    else "counts",
+                    "check": _check_kind(meta),
                     "downloaded": "yes"
                     if datasets.is_downloaded(name, root=root)
                     else "",

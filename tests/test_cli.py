@@ -81,3 +81,17 @@ def test_sign_balance_plot_needs_signs():
 
     with pytest.raises(ValueError, match="signed stream"):
         plot_sign_balance(EventStream([0], [1], [0.0]))
+
+
+def test_quickstart_includes_a_downloaded_real_dataset(tmp_path, data_server):
+    root = str(tmp_path / "data")
+    url = f"{data_server}/college-msg/CollegeMsg.txt"
+    assert (
+        main(["datasets", "download", "college-msg", "--root", root, "--url", url]) == 0
+    )
+    out = tmp_path / "qs"
+    assert main(["quickstart", "--output", str(out), "--root", root]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    college = summary["streams"]["college-msg"]
+    assert college["num_events"] == 59835
+    assert (out / "college-msg.png").exists()
