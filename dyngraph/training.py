@@ -1,0 +1,289 @@
+"""The shared fitting loop: seeding, device, progress, checkpoints, early stopping."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+__all__ = ["FitResult", "NonFiniteLossError", "fit", "seed_everything"]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; the fit stopped before stepping on it."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns.
+
+    Attributes
+    ----------
+    history : list of dict
+        Per epoch: ``epoch``, ``loss`` (mean over the epoch's steps) and any
+        validation metrics.
+    best_epoch : int or None
+        Epoch with the best monitored metric (``None`` without validation).
+    best_score : float or None
+        That metric's value.
+    stopped_early : bool
+        Whether early stopping ended the fit.
+    resumed_from : int or None
+        Epoch count read from the checkpoint, if the fit was resumed.
+    """
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int | None = None
+    best_score: float | None = None
+    stopped_early: bool = False
+    resumed_from: int | None = None
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _improved(score: float, best: float | None, mode: str, min_delta: float) -> bool:
+    if best is None:
+        return True
+    return score > best + min_delta if mode == "max" else score < best - min_delta
+
+
+def fit(
+    model: nn.Module,
+    step: Callable[[Any], Tensor],
+    *,
+    epochs: int,
+    optimizer: torch.optim.Optimizer,
+    batches: Callable[[int], Iterable[Any]] | None = None,
+    validate: Callable[[], dict[str, float]] | None = None,
+    monitor: str | None = None,
+    mode: str = "max",
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    scheduler: Any = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 1,
+    restore_best: bool = True,
+    seed: int | None = None,
+    progress: bool = True,
+    desc: str = "fit",
+) -> FitResult:
+    r"""Fit ``model`` by gradient steps, one loop for every dyngraph family.
+
+    Each epoch iterates over ``batches(epoch)`` (default: a single ``None``,
+    i.e. one full-batch step per epoch) and for every batch computes
+    ``loss = step(batch)``, checks that it is finite, back-propagates and
+    steps ``optimizer``. After the epoch, ``validate()`` (if given) returns
+    metrics; the one named ``monitor`` drives early stopping and the choice
+    of the best weights.
+
+    With ``checkpoint`` set, the model, optimizer, scheduler, random number
+    generator states, history and best weights are written atomically every
+    ``checkpoint_every`` epochs and at the end; calling :func:`fit` again with
+    the same checkpoint resumes after the last saved epoch and, for the same
+    seed, ends where an uninterrupted fit would have.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model; it stays on its device (move it before fitting).
+    step : callable
+        ``step(batch) -> Tensor``: the scalar loss of one batch.
+    epochs : int
+        Total number of epochs (a resumed fit runs the remaining ones).
+    optimizer : torch.optim.Optimizer
+        Optimizer over the parameters to fit.
+    batches : callable, optional
+        ``batches(epoch)`` returns the iterable of batches of that epoch
+        (default: one step per epoch with ``batch=None``).
+    validate : callable, optional
+        Returns a ``dict`` of validation metrics after each epoch.
+    monitor : str, optional
+        Metric of ``validate`` to monitor (default: its first key).
+    mode : {"max", "min"}
+        Whether larger or smaller monitored values are better (default:
+        ``"max"``).
+    patience : int, optional
+        Stop after this many epochs without improvement (default: never).
+    min_delta : float
+        Smallest change that counts as an improvement (default: ``0``).
+    scheduler : optional
+        A learning-rate scheduler, stepped once per epoch.
+    checkpoint : str or Path, optional
+        File for checkpoints; an existing one is resumed from.
+    checkpoint_every : int
+        Epochs between checkpoints (default: ``1``).
+    restore_best : bool
+        Load the best monitored weights at the end (default: ``True``).
+    seed : int, optional
+        Seeds every global generator before the first epoch.
+    progress : bool
+        Show a progress bar (default: ``True``).
+    desc : str
+        Label of the progress bar (default: ``"fit"``).
+
+    Returns
+    -------
+    FitResult
+        The history and the best epoch.
+
+    Raises
+    ------
+    NonFiniteLossError
+        When a loss is NaN or infinite; nothing is stepped on that loss and
+        the last checkpoint (if any) is left intact.
+    """
+    if epochs < 0:
+        raise ValueError(f"fit: `epochs` must be >= 0, got {epochs}")
+    if mode not in ("max", "min"):
+        raise ValueError(f"fit: `mode` must be 'max' or 'min', got {mode!r}")
+    if checkpoint_every < 1:
+        raise ValueError(
+            f"fit: `checkpoint_every` must be >= 1, got {checkpoint_every}"
+        )
+    from tqdm.auto import tqdm
+
+    result = FitResult()
+    best_state: dict[str, Tensor] | None = None
+    start = 0
+    path = Path(checkpoint) if checkpoint is not None else None
+    if seed is not None:
+        seed_everything(seed)
+    if path is not None and path.exists():
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        if scheduler is not None and saved.get("scheduler") is not None:
+            scheduler.load_state_dict(saved["scheduler"])
+        _set_rng_state(saved["rng"])
+        start = result.resumed_from = int(saved["epoch"])
+        result.history = saved["history"]
+        result.best_epoch, result.best_score = saved["best_epoch"], saved["best_score"]
+        best_state = saved["best_state"]
+        result.stopped_early = bool(saved.get("stopped_early", False))
+        if result.stopped_early:
+            start = epochs
+
+    def save(epoch: int) -> None:
+        if path is None:
+            return
+        _atomic_save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": None if scheduler is None else scheduler.state_dict(),
+                "rng": _rng_state(),
+                "epoch": epoch,
+                "history": result.history,
+                "best_epoch": result.best_epoch,
+                "best_score": result.best_score,
+                "best_state": best_state,
+                "stopped_early": result.stopped_early,
+            },
+            path,
+        )
+
+    bar = tqdm(
+        range(start, epochs),
+        desc=desc,
+        disable=not progress,
+        initial=start,
+        total=epochs,
+    )
+    for epoch in bar:
+        model.train()
+        total, count = 0.0, 0
+        for index, batch in enumerate(batches(epoch) if batches else [None]):
+            loss = step(batch)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f"{desc}: the loss is {value} at epoch {epoch}, batch {index}; "
+                    "nothing was stepped on it. Common causes: a learning rate "
+                    "that is too large, a log or division of zero in the loss, "
+                    "or non-finite inputs. Lower the learning rate or check the "
+                    "data; the last checkpoint (if any) is intact."
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += value
+            count += 1
+        if scheduler is not None:
+            scheduler.step()
+        record: dict[str, float] = {"epoch": epoch, "loss": total / max(count, 1)}
+        if validate is not None:
+            model.eval()
+            with torch.no_grad():
+                metrics = validate()
+            record.update(metrics)
+            key = monitor or next(iter(metrics))
+            if key not in metrics:
+                raise KeyError(
+                    f"fit: monitor={key!r} is not among the validation metrics "
+                    f"{sorted(metrics)}"
+                )
+            if _improved(metrics[key], result.best_score, mode, min_delta):
+                result.best_epoch, result.best_score = epoch, float(metrics[key])
+                best_state = copy.deepcopy(model.state_dict())
+        result.history.append(record)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
+        stop = (
+            patience is not None
+            and result.best_epoch is not None
+            and epoch - result.best_epoch >= patience
+        )
+        result.stopped_early = stop
+        if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs or stop:
+            save(epoch + 1)
+        if stop:
+            break
+    bar.close()
+    if restore_best and best_state is not None:
+        model.load_state_dict(best_state)
+    return result
