@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     qs.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     qs.add_argument("--root", help="data root to look for cached real datasets")
     qs.set_defaults(func=_cmd_quickstart)
+
+    from dyngraph.discovery.cli import add_parser as add_discover_parser
+
+    add_discover_parser(sub)
     return parser
 
 
@@ -145,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (DatasetError, ValueError, KeyError) as exc:
+    except (DatasetError, OSError, ValueError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"dyngraph: error: {message}", file=sys.stderr)
         return 1

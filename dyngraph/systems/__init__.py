@@ -1,0 +1,54 @@
+r"""Dynamical systems: ODE families, dynamics on networks, and :func:`simulate`.
+
+* :mod:`~dyngraph.systems.odes`: ODE families with their parameters as data
+  (:func:`get_system`, :func:`draw_environments`);
+* :mod:`~dyngraph.systems.network`: node dynamics
+  :math:`\dot x_i = f(x_i) + \sum_j A_{ij} g(x_i, x_j)` on any graph;
+* :mod:`~dyngraph.systems.simulate`: batched integration with torchdiffeq or
+  scipy, measurement noise and irregular sampling;
+* :mod:`~dyngraph.systems.datasets`: real time series of dynamical systems
+  (the Hudson's Bay lynx-hare records).
+"""
+
+from dyngraph.systems.datasets import TimeSeries, load_lynx_hare
+from dyngraph.systems.network import (
+    NetworkDynamics,
+    as_adjacency,
+    coupled_fitzhugh_nagumo,
+    coupled_rossler,
+    heat_diffusion,
+    kuramoto,
+    michaelis_menten,
+    mutualistic,
+    network_dynamics,
+    sis,
+)
+from dyngraph.systems.odes import (
+    ODESystem,
+    draw_environments,
+    get_system,
+    list_systems,
+)
+from dyngraph.systems.simulate import SCIPY_METHODS, Simulation, simulate
+
+__all__ = [
+    "SCIPY_METHODS",
+    "NetworkDynamics",
+    "ODESystem",
+    "Simulation",
+    "TimeSeries",
+    "as_adjacency",
+    "coupled_fitzhugh_nagumo",
+    "coupled_rossler",
+    "draw_environments",
+    "get_system",
+    "heat_diffusion",
+    "kuramoto",
+    "list_systems",
+    "load_lynx_hare",
+    "michaelis_menten",
+    "mutualistic",
+    "network_dynamics",
+    "simulate",
+    "sis",
+]

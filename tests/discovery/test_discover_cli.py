@@ -1,0 +1,43 @@
+import argparse
+
+import numpy as np
+import pytest
+
+from dyngraph.discovery.cli import add_parser
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser(prog="dyngraph")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["discover", *argv])
+    return args.func(args)
+
+
+def test_named_system(capsys):
+    assert _run(["lorenz", "--t-end", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "(x)' = -9.99" in out and "support F1 1.000" in out
+
+
+def test_csv_file(tmp_path, capsys):
+    t = np.arange(0.0, 10.0, 0.01)
+    path = tmp_path / "decay.csv"
+    np.savetxt(
+        path, np.c_[t, np.exp(-0.5 * t)], delimiter=",", header="time,u", comments=""
+    )
+    assert _run(["--file", str(path), "--degree", "1"]) == 0
+    assert "(u)' = -0.5000 u" in " ".join(capsys.readouterr().out.split())
+
+
+def test_lynx_hare_from_mirror(data_server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DYNGRAPH_MIRROR", data_server)
+    assert (
+        _run(["lynx-hare", "--root", str(tmp_path), "--smooth", "7", "--no-bias"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "91 samples" in out and "(Hare)' =" in out
+
+
+def test_name_or_file_required():
+    with pytest.raises(ValueError, match="either a NAME or --file"):
+        _run([])
