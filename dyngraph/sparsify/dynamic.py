@@ -1,0 +1,561 @@
+r"""dyGRASS: a spectral sparsifier kept up to date under edge insertions and deletions.
+
+:class:`DynamicSparsifier` holds a weighted undirected graph :math:`G` and a
+sparse subgraph :math:`H` with :math:`G`'s weights.
+
+*Insertion* of a new edge :math:`(p, q)` with weight :math:`w_{pq}`: it joins
+:math:`G`; non-backtracking walkers leave :math:`p` inside :math:`H`
+(:func:`~dyngraph.sparsify.nonbacktracking_walks`), each dying once
+:math:`w_{pq} R \ge K` for its path resistance :math:`R`. If no walker reaches
+:math:`q`, no path of :math:`H` connects the ends with distortion below the
+budget :math:`K`: the edge is spectrally critical and joins :math:`H`;
+otherwise it is dropped. :math:`K` is a budget on :math:`w \times` (walk path
+resistance), a stretch-like quantity, not a condition-number target. An edge
+already in :math:`G` adds its weight in :math:`G` (and in :math:`H` when it is
+there) without a walk. All insertions of one chunk (``max_batch``) are judged
+against the same :math:`H`.
+
+*Deletion* of :math:`(p, q)`: it leaves :math:`G`, and :math:`H` if it was
+there; then walkers run in the updated :math:`G` from :math:`p` to :math:`q`
+with no budget and the minimum-resistance path found is copied into
+:math:`H`. When no walker arrives, the minimum-resistance path of :math:`G`
+(Dijkstra on :math:`1/w`) is copied instead, so :math:`H` stays connected
+wherever :math:`G` is.
+
+Per-update work is walkers × steps, independent of the graph size; each
+batch also rebuilds the CSR arrays of :math:`H` (and of :math:`G` when a
+deletion needs repair) with one sort, :math:`O(E \log E)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.sparse import csgraph
+from torch import Tensor
+
+from dyngraph.sparsify.initial import initial_sparsifier
+from dyngraph.sparsify.spectral import check_adjacency
+from dyngraph.sparsify.walks import _hash32, nonbacktracking_walks
+
+__all__ = ["DynamicSparsifier", "UpdateReport", "local_edge_stream"]
+
+EdgesLike = Tensor | np.ndarray
+
+
+@dataclass
+class UpdateReport:
+    """What one :meth:`DynamicSparsifier.insert` or ``delete`` call did.
+
+    Attributes
+    ----------
+    num_updates : int
+        Distinct edges inserted or deleted.
+    added : int
+        Edges that joined :math:`H` (critical insertions or repair paths).
+    removed : int
+        Edges that left :math:`H`.
+    walker_steps : int
+        Total walker moves spent.
+    """
+
+    num_updates: int
+    added: int
+    removed: int
+    walker_steps: int
+
+
+class _EdgeSet:
+    """Undirected weighted edges as sorted keys ``u * n + v`` (``u < v``)."""
+
+    def __init__(self, n: int, key: Tensor, weight: Tensor) -> None:
+        self.n = n
+        order = torch.argsort(key)
+        self.key = key[order]
+        self.weight = weight[order]
+        self._csr: tuple[Tensor, Tensor, Tensor] | None = None
+
+    def find(self, key: Tensor) -> tuple[Tensor, Tensor]:
+        """Membership of ``key`` and its position where present."""
+        if self.key.numel() == 0:
+            return torch.zeros_like(key, dtype=torch.bool), torch.zeros_like(key)
+        position = torch.searchsorted(self.key, key).clamp(max=self.key.numel() - 1)
+        return self.key[position] == key, position
+
+    def add(self, key: Tensor, weight: Tensor) -> None:
+        """Add new keys (not already present)."""
+        if key.numel():
+            key = torch.cat([self.key, key])
+            order = torch.argsort(key)
+            self.key = key[order]
+            self.weight = torch.cat([self.weight, weight])[order]
+            self._csr = None
+
+    def remove(self, key: Tensor) -> None:
+        present, position = self.find(key)
+        keep = torch.ones_like(self.key, dtype=torch.bool)
+        keep[position[present]] = False
+        self.key, self.weight = self.key[keep], self.weight[keep]
+        self._csr = None
+
+    def csr(self) -> tuple[Tensor, Tensor, Tensor]:
+        if self._csr is None:
+            u, v = self.key // self.n, self.key % self.n
+            directed = torch.cat([self.key, v * self.n + u])
+            order = torch.argsort(directed)
+            row = torch.cat([u, v])[order]
+            col = torch.cat([v, u])[order]
+            weight = torch.cat([self.weight, self.weight])[order]
+            rowptr = torch.zeros(self.n + 1, dtype=torch.long, device=self.key.device)
+            rowptr[1:] = torch.bincount(row, minlength=self.n).cumsum(0)
+            self._csr = (rowptr, col, weight)
+        return self._csr
+
+    def scipy(self) -> sp.csr_matrix:
+        u = (self.key // self.n).cpu().numpy()
+        v = (self.key % self.n).cpu().numpy()
+        w = self.weight.cpu().numpy()
+        upper = sp.coo_matrix((w, (u, v)), shape=(self.n, self.n))
+        matrix = (upper + upper.T).tocsr()
+        matrix.sort_indices()
+        return matrix
+
+
+def _edge_set(matrix: sp.csr_matrix, device: torch.device) -> _EdgeSet:
+    upper = sp.triu(matrix, k=1).tocoo()
+    n = matrix.shape[0]
+    key = torch.from_numpy(upper.row.astype(np.int64) * n + upper.col)
+    weight = torch.from_numpy(upper.data.astype(np.float64))
+    return _EdgeSet(n, key.to(device), weight.to(device))
+
+
+class DynamicSparsifier:
+    r"""A spectral sparsifier :math:`H \subseteq G` maintained by random walks.
+
+    Parameters
+    ----------
+    graph : scipy.sparse matrix or int
+        ``[V, V]`` symmetric weighted adjacency of the initial :math:`G`, or
+        a number of vertices for an empty start.
+    sparsifier : scipy.sparse matrix, optional
+        Initial :math:`H`, a subgraph of :math:`G` (default: ``None``, built
+        by :func:`~dyngraph.sparsify.initial_sparsifier` with ``off_tree``).
+    budget : float
+        Distortion budget :math:`K` of insertions (default: ``35.0``, the
+        reference's value on Delaunay graphs).
+    num_walkers : int
+        Walkers per insertion (default: ``512``).
+    max_steps : int
+        Moves per insertion walker (default: ``100``).
+    repair_walkers : int
+        Walkers per deletion repair (default: ``512``).
+    repair_steps : int
+        Moves per repair walker (default: ``100``).
+    max_batch : int, optional
+        Insertions judged against one frozen :math:`H` (default:
+        :math:`\max(\lceil 0.05 V\rceil, 10^4)`, the reference's chunk).
+    off_tree : float
+        Off-tree fraction of the initial sparsifier when none is given
+        (default: ``0.10``).
+    seed : int
+        Seed of the walks; call :math:`c` uses a key derived from
+        (``seed``, :math:`c`), so a saved and reloaded sparsifier continues
+        the same sequence (default: ``0``).
+    device : torch.device or str, optional
+        Where the edge sets live and the walks run (default: CPU).
+    """
+
+    def __init__(
+        self,
+        graph: sp.spmatrix | int,
+        sparsifier: sp.spmatrix | None = None,
+        *,
+        budget: float = 35.0,
+        num_walkers: int = 512,
+        max_steps: int = 100,
+        repair_walkers: int = 512,
+        repair_steps: int = 100,
+        max_batch: int | None = None,
+        off_tree: float = 0.10,
+        seed: int = 0,
+        device: torch.device | str | None = None,
+    ) -> None:
+        if not budget > 0:
+            raise ValueError(f"`budget` must be positive, got {budget!r}")
+        for name, value in (
+            ("num_walkers", num_walkers),
+            ("max_steps", max_steps),
+            ("repair_walkers", repair_walkers),
+            ("repair_steps", repair_steps),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive int, got {value!r}")
+        self.device = torch.device(device or "cpu")
+        if isinstance(graph, int) and not isinstance(graph, bool):
+            if graph < 1:
+                raise ValueError(f"`graph` as a vertex count must be >= 1, got {graph}")
+            g = sp.csr_matrix((graph, graph))
+        else:
+            g = check_adjacency(graph, "graph")
+        n = g.shape[0]
+        if sparsifier is None:
+            h = initial_sparsifier(g, off_tree=off_tree) if g.nnz else g
+        else:
+            h = check_adjacency(sparsifier, "sparsifier")
+            if h.shape != g.shape:
+                raise ValueError("`sparsifier` must have the shape of `graph`")
+            if h.multiply(g != 0).nnz != h.nnz:
+                raise ValueError("`sparsifier` has edges that are not in `graph`")
+        self.budget = float(budget)
+        self.num_walkers = num_walkers
+        self.max_steps = max_steps
+        self.repair_walkers = repair_walkers
+        self.repair_steps = repair_steps
+        self.max_batch = max_batch or max(-(-n // 20), 10_000)
+        self.seed = seed
+        self.num_nodes = n
+        self._calls = 0
+        self._g = _edge_set(g, self.device)
+        self._h = _edge_set(h, self.device)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def graph(self) -> sp.csr_matrix:
+        """The current :math:`G` as a symmetric SciPy CSR adjacency."""
+        return self._g.scipy()
+
+    @property
+    def sparsifier(self) -> sp.csr_matrix:
+        """The current :math:`H` as a symmetric SciPy CSR adjacency."""
+        return self._h.scipy()
+
+    @property
+    def num_graph_edges(self) -> int:
+        """:math:`|E_G|`."""
+        return self._g.key.numel()
+
+    @property
+    def num_sparsifier_edges(self) -> int:
+        """:math:`|E_H|`."""
+        return self._h.key.numel()
+
+    @property
+    def density(self) -> float:
+        r"""Edges per node :math:`|E_H| / |V|` (the reference's "density")."""
+        return self.num_sparsifier_edges / self.num_nodes
+
+    # ---------------------------------------------------------------- updates
+    def _keys(
+        self, edges: EdgesLike, weights: EdgesLike | None, name: str
+    ) -> tuple[Tensor, Tensor]:
+        """Validate ``[2, k]`` edges; return unique keys and summed weights."""
+        edges = torch.as_tensor(edges, device=self.device)
+        if edges.dim() != 2 or edges.shape[0] != 2:
+            raise ValueError(
+                f"`{name}` must have shape [2, k], got {list(edges.shape)}"
+            )
+        if edges.dtype.is_floating_point or edges.dtype == torch.bool:
+            raise TypeError(f"`{name}` must hold integer vertex ids, got {edges.dtype}")
+        edges = edges.long()
+        if edges.numel() and (
+            int(edges.min()) < 0 or int(edges.max()) >= self.num_nodes
+        ):
+            raise ValueError(f"`{name}` has vertex ids outside [0, {self.num_nodes})")
+        if bool((edges[0] == edges[1]).any()):
+            raise ValueError(f"`{name}` contains self-loops")
+        u, v = edges.min(0).values, edges.max(0).values
+        key = u * self.num_nodes + v
+        if weights is None:
+            weight = torch.ones(key.numel(), dtype=torch.float64, device=self.device)
+        else:
+            weight = torch.as_tensor(weights, device=self.device).to(torch.float64)
+            if weight.shape != key.shape:
+                raise ValueError(
+                    f"`weights` must have shape [{key.numel()}], "
+                    f"got {list(weight.shape)}"
+                )
+            if not bool(torch.isfinite(weight).all()) or bool((weight <= 0).any()):
+                raise ValueError("`weights` must be finite and positive")
+        unique, inverse = torch.unique(key, return_inverse=True)
+        summed = torch.zeros(unique.numel(), dtype=torch.float64, device=self.device)
+        summed.index_add_(0, inverse, weight)
+        return unique, summed
+
+    def _next_seed(self) -> int:
+        self._calls += 1
+        return int(_hash32((self.seed & 0xFFFFFFFF) ^ _hash32(self._calls)))
+
+    def insert(
+        self, edges: EdgesLike, weights: EdgesLike | None = None
+    ) -> UpdateReport:
+        """Insert a batch of edges into :math:`G` and the critical ones into :math:`H`.
+
+        Parameters
+        ----------
+        edges : Tensor or numpy.ndarray
+            ``[2, k]`` vertex ids; order within a pair does not matter and
+            repeated pairs have their weights summed.
+        weights : Tensor or numpy.ndarray, optional
+            ``[k]`` positive weights (default: ones).
+
+        Returns
+        -------
+        UpdateReport
+            Counts of this batch.
+        """
+        key, weight = self._keys(edges, weights, "edges")
+        in_g, g_pos = self._g.find(key)
+        if bool(in_g.any()):
+            self._g.weight[g_pos[in_g]] += weight[in_g]
+            in_h, h_pos = self._h.find(key[in_g])
+            self._h.weight[h_pos[in_h]] += weight[in_g][in_h]
+            self._g._csr = self._h._csr = None
+        key, weight = key[~in_g], weight[~in_g]
+        self._g.add(key, weight)
+        added, work = 0, 0
+        for first in range(0, key.numel(), self.max_batch):
+            chunk_key = key[first : first + self.max_batch]
+            chunk_weight = weight[first : first + self.max_batch]
+            rowptr, col, w = self._h.csr()
+            result = nonbacktracking_walks(
+                rowptr,
+                col,
+                w,
+                chunk_key // self.num_nodes,
+                chunk_key % self.num_nodes,
+                num_walkers=self.num_walkers,
+                max_steps=self.max_steps,
+                budget=self.budget,
+                target_weight=chunk_weight,
+                first_hit=True,
+                seed=self._next_seed(),
+            )
+            work += result.walker_steps
+            critical = ~result.found
+            self._h.add(chunk_key[critical], chunk_weight[critical])
+            added += int(critical.sum())
+        return UpdateReport(int(in_g.numel()), added, 0, work)
+
+    def delete(self, edges: EdgesLike) -> UpdateReport:
+        """Delete a batch of edges from :math:`G` and :math:`H`, repairing :math:`H`.
+
+        Parameters
+        ----------
+        edges : Tensor or numpy.ndarray
+            ``[2, m]`` vertex ids of edges present in :math:`G`.
+
+        Returns
+        -------
+        UpdateReport
+            Counts of this batch.
+        """
+        key, _ = self._keys(edges, None, "edges")
+        in_g, _ = self._g.find(key)
+        if not bool(in_g.all()):
+            missing = key[~in_g][0]
+            raise ValueError(
+                f"`edges` contains ({int(missing // self.num_nodes)}, "
+                f"{int(missing % self.num_nodes)}), which is not in the graph"
+            )
+        in_h, _ = self._h.find(key)
+        self._g.remove(key)
+        lost = key[in_h]
+        self._h.remove(lost)
+        if lost.numel() == 0:
+            return UpdateReport(key.numel(), 0, 0, 0)
+        rowptr, col, w = self._g.csr()
+        result = nonbacktracking_walks(
+            rowptr,
+            col,
+            w,
+            lost // self.num_nodes,
+            lost % self.num_nodes,
+            num_walkers=self.repair_walkers,
+            max_steps=self.repair_steps,
+            return_paths=True,
+            seed=self._next_seed(),
+        )
+        paths = result.paths
+        a, b = paths[:, :-1], paths[:, 1:]
+        valid = (a >= 0) & (b >= 0)
+        path_keys = [
+            torch.minimum(a[valid], b[valid]) * self.num_nodes
+            + torch.maximum(a[valid], b[valid])
+        ]
+        failed = (~result.found).nonzero().squeeze(1)
+        if failed.numel():
+            path_keys.append(self._shortest_paths(lost[failed]))
+        candidate = torch.unique(torch.cat(path_keys))
+        present, _ = self._h.find(candidate)
+        candidate = candidate[~present]
+        _, position = self._g.find(candidate)
+        self._h.add(candidate, self._g.weight[position])
+        return UpdateReport(
+            key.numel(), candidate.numel(), lost.numel(), result.walker_steps
+        )
+
+    def _shortest_paths(self, keys: Tensor) -> Tensor:
+        """Keys of the edges on minimum-resistance paths of :math:`G`."""
+        g = self._g.scipy()
+        g.data = 1.0 / g.data
+        sources = (keys // self.num_nodes).cpu().numpy()
+        targets = (keys % self.num_nodes).cpu().numpy()
+        _, parent = csgraph.dijkstra(g, indices=sources, return_predecessors=True)
+        found: list[int] = []
+        for row, (source, target) in enumerate(zip(sources, targets, strict=True)):
+            node = target
+            while parent[row, node] >= 0 and node != source:
+                step = parent[row, node]
+                found.append(min(node, step) * self.num_nodes + max(node, step))
+                node = step
+        return torch.tensor(found, dtype=torch.long, device=self.device)
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue: settings, both edge sets, the call count."""
+        return {
+            "num_nodes": self.num_nodes,
+            "budget": self.budget,
+            "num_walkers": self.num_walkers,
+            "max_steps": self.max_steps,
+            "repair_walkers": self.repair_walkers,
+            "repair_steps": self.repair_steps,
+            "max_batch": self.max_batch,
+            "seed": self.seed,
+            "calls": self._calls,
+            "graph_key": self._g.key.cpu(),
+            "graph_weight": self._g.weight.cpu(),
+            "sparsifier_key": self._h.key.cpu(),
+            "sparsifier_weight": self._h.weight.cpu(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (onto this object's device)."""
+        expected = set(self.state_dict())
+        if set(state) != expected:
+            raise KeyError(
+                f"`state` keys differ: missing {sorted(expected - set(state))}, "
+                f"unexpected {sorted(set(state) - expected)}"
+            )
+        n = int(state["num_nodes"])
+        self.num_nodes = n
+        self.budget = float(state["budget"])
+        for name in (
+            "num_walkers",
+            "max_steps",
+            "repair_walkers",
+            "repair_steps",
+            "max_batch",
+            "seed",
+        ):
+            setattr(self, name, int(state[name]))
+        self._calls = int(state["calls"])
+        self._g = _EdgeSet(
+            n,
+            state["graph_key"].to(self.device),
+            state["graph_weight"].to(self.device),
+        )
+        self._h = _EdgeSet(
+            n,
+            state["sparsifier_key"].to(self.device),
+            state["sparsifier_weight"].to(self.device),
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write :meth:`state_dict` to ``path`` with ``torch.save``."""
+        torch.save(self.state_dict(), Path(path))
+
+    @classmethod
+    def load(
+        cls, path: str | Path, device: torch.device | str | None = None
+    ) -> DynamicSparsifier:
+        """Read a sparsifier written by :meth:`save`."""
+        state = torch.load(Path(path), weights_only=True)
+        new = cls(int(state["num_nodes"]), device=device)
+        new.load_state_dict(state)
+        return new
+
+
+def local_edge_stream(
+    adjacency: sp.spmatrix,
+    *,
+    insert_fraction: float = 0.25,
+    delete_fraction: float = 0.01,
+    batches: int = 10,
+    max_hops: int = 3,
+    seed: int = 0,
+) -> list[tuple[str, np.ndarray]]:
+    r"""Generate the reference protocol's stream: local insertions, then deletions.
+
+    :math:`\mathrm{round}(\phi_+ V)` new edges join vertex pairs at
+    :math:`2 \ldots` ``max_hops`` hops (ends of short random walks in
+    :math:`G`, not already adjacent), with weight 1; then
+    :math:`\mathrm{round}(\phi_- V)` distinct edges of the grown graph are
+    deleted, drawn uniformly. Each phase is split into ``batches`` equal
+    batches.
+
+    Parameters
+    ----------
+    adjacency : scipy.sparse matrix
+        ``[V, V]`` symmetric adjacency of :math:`G^{(0)}`.
+    insert_fraction : float
+        :math:`\phi_+` (default: ``0.25``).
+    delete_fraction : float
+        :math:`\phi_-` (default: ``0.01``).
+    batches : int
+        Batches per phase (default: ``10``).
+    max_hops : int
+        Longest walk that proposes an inserted pair, at least 2
+        (default: ``3``).
+    seed : int
+        Randomness (default: ``0``).
+
+    Returns
+    -------
+    list of (str, numpy.ndarray)
+        ``("insert", [2, k])`` batches then ``("delete", [2, m])`` batches.
+    """
+    matrix = check_adjacency(adjacency)
+    if max_hops < 2:
+        raise ValueError(f"`max_hops` must be >= 2, got {max_hops}")
+    if batches < 1:
+        raise ValueError(f"`batches` must be >= 1, got {batches}")
+    if not (0 <= insert_fraction and 0 <= delete_fraction):
+        raise ValueError("`insert_fraction` and `delete_fraction` must be >= 0")
+    n = matrix.shape[0]
+    rng = np.random.default_rng(seed)
+    degree = np.diff(matrix.indptr)
+    upper = sp.triu(matrix, k=1).tocoo()
+    existing = set((upper.row.astype(np.int64) * n + upper.col).tolist())
+    wanted = round(insert_fraction * n)
+    chosen: dict[int, None] = {}
+    while len(chosen) < wanted:
+        start = rng.integers(0, n, size=2 * (wanted - len(chosen)) + 16)
+        node = start[degree[start] > 0]
+        end = node.copy()
+        hops = rng.integers(2, max_hops + 1, size=node.size)
+        for hop in range(max_hops):
+            moving = (hops > hop) & (degree[end] > 0)
+            offset = (rng.random(moving.sum()) * degree[end[moving]]).astype(np.int64)
+            end[moving] = matrix.indices[matrix.indptr[end[moving]] + offset]
+        low, high = np.minimum(node, end), np.maximum(node, end)
+        for k in (low * n + high)[low != high].tolist():
+            if k not in existing and k not in chosen:
+                chosen[k] = None
+                if len(chosen) == wanted:
+                    break
+    inserted = np.fromiter(chosen, dtype=np.int64, count=len(chosen))
+    grown = np.concatenate([np.fromiter(existing, dtype=np.int64), inserted])
+    count = min(round(delete_fraction * n), grown.size)
+    deleted = rng.choice(grown, size=count, replace=False)
+    stream: list[tuple[str, np.ndarray]] = []
+    for kind, keys in (("insert", inserted), ("delete", deleted)):
+        for part in np.array_split(keys, batches):
+            if part.size:
+                stream.append((kind, np.stack([part // n, part % n])))
+    return stream

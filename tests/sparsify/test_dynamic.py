@@ -1,0 +1,153 @@
+"""DynamicSparsifier: insert/delete semantics, repair, save and reload."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from scipy.sparse import csgraph
+
+from dyngraph.data import delaunay_graph, read_matrix_market
+from dyngraph.sparsify import (
+    DynamicSparsifier,
+    condition_number,
+    initial_sparsifier,
+    local_edge_stream,
+)
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    return delaunay_graph(600, seed=5)[0]
+
+
+def edge_set(matrix):
+    upper = sp.triu(matrix, 1).tocoo()
+    return {
+        (int(a), int(b)): float(w)
+        for a, b, w in zip(upper.row, upper.col, upper.data, strict=True)
+    }
+
+
+def test_insert_keeps_only_critical_edges(mesh):
+    ds = DynamicSparsifier(mesh, budget=6.0, seed=0)
+    h0 = edge_set(ds.sparsifier)
+    # an edge parallel to a sparsifier edge path of length 1-2 is not critical;
+    # an edge to a far vertex (many tree hops) with a big weight is
+    far = sp.csgraph.shortest_path(ds.sparsifier, unweighted=True, indices=[0])[0]
+    target = int(np.argmax(far))
+    report = ds.insert(np.array([[0], [target]]), np.array([10.0]))
+    assert report.added == 1 and (0, target) in edge_set(ds.sparsifier)
+    a, b = next(iter(h0))
+    neighbour = int(ds.sparsifier[b].indices[ds.sparsifier[b].indices != a][0])
+    if (min(a, neighbour), max(a, neighbour)) not in edge_set(ds.graph):
+        report = ds.insert(np.array([[a], [neighbour]]), np.array([0.5]))
+        assert report.added == 0  # two hops of unit resistance: 0.5 * 2 < 6
+        assert (min(a, neighbour), max(a, neighbour)) in edge_set(ds.graph)
+        assert (min(a, neighbour), max(a, neighbour)) not in edge_set(ds.sparsifier)
+
+
+def test_duplicate_insertions_add_weight(mesh):
+    ds = DynamicSparsifier(mesh, seed=0)
+    (a, b), w = next(iter(edge_set(ds.sparsifier).items()))
+    report = ds.insert(torch.tensor([[b, a], [a, b]]), torch.tensor([2.0, 3.0]))
+    assert report.num_updates == 1 and report.walker_steps == 0
+    assert edge_set(ds.graph)[(a, b)] == w + 5.0
+    assert edge_set(ds.sparsifier)[(a, b)] == w + 5.0
+
+
+def test_delete_repairs_connectivity(mesh):
+    ds = DynamicSparsifier(mesh, repair_walkers=64, seed=1)
+    tree_edges = list(edge_set(ds.sparsifier))[:30]
+    edges = np.array(tree_edges).T
+    report = ds.delete(edges)
+    assert report.removed == 30 and report.added >= 1
+    g, h = ds.graph, ds.sparsifier
+    for edge in tree_edges:
+        assert edge not in edge_set(g) and edge not in edge_set(h)
+    assert set(edge_set(h)) <= set(edge_set(g))
+    assert (
+        csgraph.connected_components(h, directed=False)[0]
+        == csgraph.connected_components(g, directed=False)[0]
+    )
+    with pytest.raises(ValueError, match="not in the graph"):
+        ds.delete(edges[:, :1])
+
+
+def test_failed_walks_fall_back_to_shortest_path():
+    # G is a 40-cycle, H the path without (0, 39); repairing the deletion of
+    # (10, 11) needs the 39-hop way round, beyond 5-step walks
+    n = 40
+    rows = np.arange(n - 1)
+    path = sp.coo_matrix((np.ones(n - 1), (rows, rows + 1)), (n, n))
+    path = (path + path.T).tocsr()
+    cycle = path + sp.csr_matrix(([1.0, 1.0], ([0, n - 1], [n - 1, 0])), (n, n))
+    ds = DynamicSparsifier(cycle, path, repair_steps=5, seed=0)
+    report = ds.delete(np.array([[10], [11]]))
+    assert report.added == 1 and (0, n - 1) in edge_set(ds.sparsifier)
+    assert csgraph.connected_components(ds.sparsifier, directed=False)[0] == 1
+
+
+def test_state_roundtrip_continues_identically(mesh, tmp_path):
+    stream = local_edge_stream(mesh, insert_fraction=0.2, batches=4, seed=3)
+    one = DynamicSparsifier(mesh, budget=10.0, seed=4)
+    for kind, edges in stream[:3]:
+        getattr(one, kind)(edges)
+    one.save(tmp_path / "state.pt")
+    two = DynamicSparsifier.load(tmp_path / "state.pt")
+    for kind, edges in stream[3:]:
+        a, b = getattr(one, kind)(edges), getattr(two, kind)(edges)
+        assert a == b
+    assert (one.sparsifier != two.sparsifier).nnz == 0
+    with pytest.raises(KeyError, match="missing"):
+        two.load_state_dict({"num_nodes": 3})
+
+
+def test_empty_start_and_bad_input():
+    ds = DynamicSparsifier(5)
+    ds.insert(np.array([[0, 1, 2], [1, 2, 0]]))
+    assert ds.num_graph_edges == 3 and ds.num_sparsifier_edges == 3  # H was empty
+    with pytest.raises(ValueError, match="self-loops"):
+        ds.insert(np.array([[1], [1]]))
+    with pytest.raises(ValueError, match="outside"):
+        ds.insert(np.array([[1], [9]]))
+    with pytest.raises(ValueError, match="shape"):
+        ds.insert(np.array([1, 2]))
+    with pytest.raises(ValueError, match="weights"):
+        ds.insert(np.array([[3], [4]]), np.array([-1.0]))
+    with pytest.raises(ValueError, match="budget"):
+        DynamicSparsifier(5, budget=0)
+    with pytest.raises(ValueError, match="not in `graph`"):
+        DynamicSparsifier(
+            sp.csr_matrix((3, 3)), sp.csr_matrix(([1.0, 1.0], ([0, 1], [1, 0])), (3, 3))
+        )
+
+
+def test_local_stream_shape(mesh):
+    stream = local_edge_stream(mesh, seed=0)
+    ins = np.concatenate([e for k, e in stream if k == "insert"], axis=1)
+    dele = np.concatenate([e for k, e in stream if k == "delete"], axis=1)
+    assert [k for k, _ in stream] == ["insert"] * 10 + ["delete"] * 6
+    assert ins.shape[1] == 150 and dele.shape[1] == 6
+    assert all(mesh[a, b] == 0 for a, b in ins.T)
+    hops = csgraph.shortest_path(mesh, unweighted=True, indices=ins[0])[
+        np.arange(150), ins[1]
+    ]
+    assert hops.min() >= 2 and hops.max() <= 3
+
+
+def test_reference_protocol_on_delaunay_n12(shared_data):
+    g = read_matrix_market(shared_data / "suitesparse-graphs" / "delaunay_n12.mtx")
+    n = g.shape[0]
+    ds = DynamicSparsifier(g, budget=35.0, num_walkers=128, repair_walkers=128, seed=0)
+    for kind, edges in local_edge_stream(g, seed=0):
+        getattr(ds, kind)(edges)
+    final = ds.graph
+    kappa = condition_number(final, ds.sparsifier)
+    rebuilt = initial_sparsifier(final, num_edges=ds.num_sparsifier_edges)
+    # kept sparse, and at least as good as a rebuild from scratch of that size
+    assert 1.10 < ds.density < 1.16
+    assert kappa <= 1.1 * condition_number(final, rebuilt)
+    assert csgraph.connected_components(ds.sparsifier, directed=False)[0] == 1
+    assert ds.num_graph_edges > 1.2 * n
