@@ -1,0 +1,5 @@
+"""Model families of dyngraph."""
+
+from dyngraph.models.pivem import PiVeM
+
+__all__ = ["PiVeM"]

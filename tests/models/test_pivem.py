@@ -1,0 +1,386 @@
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import quad
+
+from dyngraph.data import EventStream, latent_space_network
+from dyngraph.models import PiVeM
+from dyngraph.models.pivem import bin_statistics, segment_integral, to_unit_interval
+from dyngraph.models.pivem_eval import evaluate, evaluation_split
+
+F64 = torch.float64
+
+
+def _quad(dx, dv, s, tau, length):
+    def rate(t):
+        return math.exp(s - float(np.sum((dx + t * dv) ** 2)))
+
+    # split at the closest approach so quad sees the peak
+    speed = float(np.dot(dv, dv))
+    star = -float(np.dot(dx, dv)) / speed if speed > 0 else tau
+    points = [min(max(star, tau), tau + length)]
+    value, _ = quad(
+        rate, tau, tau + length, epsabs=0, epsrel=1e-13, limit=500, points=points
+    )
+    return value
+
+
+@pytest.mark.parametrize("speed", [0.0, 1e-8, 1e-5, 1e-3, 1e-1, 1.0, 10.0, 300.0])
+@pytest.mark.parametrize("dist", [0.01, 0.7, 3.0, 12.0])
+def test_closed_form_matches_quadrature(speed, dist):
+    rng = np.random.default_rng(int(speed * 1e3 + dist * 7))
+    for _ in range(4):
+        dx = dist * rng.normal(size=2)
+        dv = speed * rng.normal(size=2)
+        s, tau, length = float(rng.normal()), 0.013, 0.04
+        expected = _quad(dx, dv, s, tau, length)
+        got = segment_integral(
+            torch.tensor(dx), torch.tensor(dv), torch.tensor(s, dtype=F64), tau, length
+        ).item()
+        if expected < 1e-290:
+            assert 0 <= got < 1e-280
+        else:
+            assert got == pytest.approx(expected, rel=1e-10)
+
+
+def test_erf_tail_keeps_tiny_values_and_gradients():
+    # far, fast pair moving apart: erf(b) - erf(a) underflows naively
+    dx = torch.tensor([6.0, 0.0], dtype=F64, requires_grad=True)
+    dv = torch.tensor([50.0, 0.0], dtype=F64, requires_grad=True)
+    value = segment_integral(dx, dv, torch.zeros((), dtype=F64), 0.0, 0.01)
+    assert value.item() == pytest.approx(
+        _quad(dx.detach().numpy(), dv.detach().numpy(), 0.0, 0.0, 0.01), rel=1e-10
+    )
+    assert value.item() > 0
+    value.backward()
+    assert torch.isfinite(dx.grad).all() and dx.grad[0] < 0
+
+
+def test_gradients_finite_and_correct_at_zero_velocity():
+    dx = torch.tensor([[0.3, -0.2], [2.0, 1.0]], dtype=F64, requires_grad=True)
+    dv = torch.zeros(2, 2, dtype=F64, requires_grad=True)
+    bias = torch.tensor([0.1, -0.4], dtype=F64, requires_grad=True)
+    segment_integral(dx, dv, bias, 0.0, 0.05).sum().backward()
+    assert all(torch.isfinite(g).all() for g in (dx.grad, dv.grad, bias.grad))
+    # d/d dv of int exp(s - |dx + t dv|^2) at dv = 0 is -2 dx exp(.) L^2 / 2
+    rate = torch.exp(bias - dx.detach().square().sum(-1))
+    expected = -2 * dx.detach() * (rate * 0.05**2 / 2).unsqueeze(-1)
+    torch.testing.assert_close(dv.grad, expected, rtol=1e-8, atol=0)
+
+
+@pytest.mark.parametrize("speed", [0.0, 1e-4, 0.5, 40.0])
+def test_gradcheck_across_regimes(speed):
+    gen = torch.Generator().manual_seed(3)
+    dx = torch.randn(6, 2, generator=gen, dtype=F64).requires_grad_()
+    dv = (speed * torch.randn(6, 2, generator=gen, dtype=F64)).requires_grad_()
+    bias = torch.randn(6, generator=gen, dtype=F64).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda a, b, c: segment_integral(a, b, c, 0.01, 0.05),
+        (dx, dv, bias),
+        eps=1e-7,
+        atol=1e-7,
+    )
+
+
+def _random_model(n=6, bins=4, seed=0, **kw):
+    model = PiVeM(n, 2, bins, num_communities=3, seed=seed, **kw)
+    with torch.no_grad():
+        model.v.normal_(0, 2.0, generator=torch.Generator().manual_seed(seed + 1))
+    return model
+
+
+def _random_stream(n=6, num=300, seed=0, horizon=1.0):
+    gen = torch.Generator().manual_seed(seed)
+    src = torch.randint(n, (num,), generator=gen)
+    dst = torch.randint(n, (num,), generator=gen)
+    t = torch.rand(num, generator=gen, dtype=F64) * horizon
+    t[:3] = torch.tensor([0.0, horizon, horizon / 4])  # bin edges and the end
+    return EventStream(src, dst, t, num_nodes=n)
+
+
+def test_event_term_from_statistics_equals_direct_sum():
+    model = _random_model()
+    stream = _random_stream()
+    stats = bin_statistics(stream, model.num_bins)
+    keep = stream.src != stream.dst
+    direct = torch.log(
+        model.intensity(stream.src[keep], stream.dst[keep], stream.t[keep])
+    ).sum()
+    torch.testing.assert_close(model.event_term(stats), direct, rtol=1e-12, atol=0)
+    assert int(stats.count.sum()) == int(keep.sum())
+    nodes = torch.tensor([0, 2, 3])
+    inside = torch.isin(stream.src, nodes) & torch.isin(stream.dst, nodes) & keep
+    direct = torch.log(
+        model.intensity(stream.src[inside], stream.dst[inside], stream.t[inside])
+    ).sum()
+    torch.testing.assert_close(model.event_term(stats, nodes), direct)
+
+
+def test_event_at_horizon_goes_to_last_bin_and_bad_times_raise():
+    stream = EventStream([0, 0], [1, 1], [0.5, 1.0], num_nodes=2)
+    stats = bin_statistics(stream, 4)
+    assert stats.bin.tolist() == [2, 3]
+    assert stats.s1.tolist() == pytest.approx([0.0, 0.25])
+    with pytest.raises(ValueError, match="to_unit_interval"):
+        bin_statistics(EventStream([0], [1], [2.0]), 4)
+
+
+def test_integral_term_matches_pairwise_quadrature_and_sum_of_bins():
+    model = _random_model(n=4, bins=3)
+    row, col = model._pairs(None)
+    total = model.integral_term(row, col)
+    expected = 0.0
+    for i, j in zip(row.tolist(), col.tolist(), strict=True):
+
+        def rate(t, i=i, j=j):
+            return model.intensity(torch.tensor(i), torch.tensor(j), t).item()
+
+        edges = [b * model.bin_width for b in range(model.num_bins + 1)]
+        expected += sum(
+            quad(rate, a, b, epsabs=0, epsrel=1e-12)[0]
+            for a, b in itertools.pairwise(edges)
+        )
+    assert total.item() == pytest.approx(expected, rel=1e-9)
+    # chunked evaluation with checkpointing gives the same value and gradient
+    chunked = model.integral_term(row, col, chunk_cells=model.num_bins * 2)
+    torch.testing.assert_close(chunked, total)
+    # an arbitrary interval across bins (and past the horizon, static)
+    a, b = 0.2, 1.3
+    got = model.integrated_intensity(torch.tensor(0), torch.tensor(3), a, b).item()
+    ref = quad(
+        lambda t: model.intensity(torch.tensor(0), torch.tensor(3), t).item(),
+        a,
+        b,
+        epsabs=0,
+        epsrel=1e-12,
+        points=[1 / 3, 2 / 3, 1.0],
+        limit=200,
+    )[0]
+    assert got == pytest.approx(ref, rel=1e-9)
+
+
+def test_positions_are_continuous_and_extrapolate():
+    model = _random_model(n=3, bins=5)
+    edges = torch.arange(1, 5, dtype=F64) * model.bin_width
+    left = model.positions(edges - 1e-12)
+    right = model.positions(edges)
+    torch.testing.assert_close(left, right, atol=1e-9, rtol=0)
+    end = model.positions(1.0)
+    torch.testing.assert_close(model.positions(1.7), end)
+    moved = model.positions(1.1, extrapolate="last_velocity") - end
+    torch.testing.assert_close(moved[0], 0.1 * model.velocities()[-1])
+    with pytest.raises(ValueError, match="extrapolate"):
+        model.positions(1.1, extrapolate="gp")
+
+
+def test_prior_equals_dense_multivariate_normal():
+    model = PiVeM(5, dim=2, num_bins=5, num_communities=3, prior_lambda=0.7, seed=1)
+    gen = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        model.v.normal_(generator=gen)
+        model.q.normal_(generator=gen)
+        model.log_lengthscale.fill_(math.log(0.3))
+        model.log_c.fill_(math.log(1.7))
+    sigma, gram, memberships = model.prior_factors()
+    kernel = torch.kron(
+        gram, torch.kron(memberships @ memberships.T, torch.eye(2, dtype=F64))
+    )
+    cov = 0.7**2 * (sigma**2 * torch.eye(kernel.shape[0], dtype=F64) + kernel)
+    u = model.prior_vector().reshape(-1)
+    dense = torch.distributions.MultivariateNormal(torch.zeros_like(u), cov)
+    torch.testing.assert_close(model.neg_log_prior(), -dense.log_prob(u))
+    # with more communities than time slots and nodes as well
+    wide = PiVeM(3, dim=1, num_bins=2, num_communities=4, prior_lambda=2.0, seed=0)
+    sigma, gram, c = wide.prior_factors()
+    cov = 4.0 * (sigma**2 * torch.eye(9, dtype=F64) + torch.kron(gram, c @ c.T))
+    u = wide.prior_vector().reshape(-1)
+    dense = torch.distributions.MultivariateNormal(torch.zeros(9, dtype=F64), cov)
+    torch.testing.assert_close(wide.neg_log_prior(), -dense.log_prob(u))
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_scaled_batch_likelihood_is_unbiased(masked):
+    model = _random_model(n=6, bins=3, prior_lambda=None)
+    stream = _random_stream(n=6)
+    masked_pairs = torch.tensor([0 * 6 + 1, 2 * 6 + 5]) if masked else None
+    if masked:
+        drop = torch.minimum(stream.src, stream.dst) * 6 + torch.maximum(
+            stream.src, stream.dst
+        )
+        stream = stream[torch.nonzero(~torch.isin(drop, masked_pairs)).view(-1)]
+    stats = bin_statistics(stream, 3)
+    full = model.loss(stats, None, masked_pairs)
+    for size in (2, 4):
+        losses = [
+            model.loss(stats, torch.tensor(nodes), masked_pairs)
+            for nodes in itertools.combinations(range(6), size)
+        ]
+        torch.testing.assert_close(torch.stack(losses).mean(), full)
+
+
+def test_prior_weight_does_not_depend_on_batch_size():
+    model = _random_model(n=6, bins=3, prior_lambda=1.0)
+    stats = bin_statistics(_random_stream(n=6), 3)
+    prior = model.neg_log_prior()
+    for size in (2, 3, 5):
+        losses = [
+            model.loss(stats, torch.tensor(nodes))
+            for nodes in itertools.combinations(range(6), size)
+        ]
+        torch.testing.assert_close(
+            torch.stack(losses).mean(), model.loss(stats), msg=f"size {size}"
+        )
+    torch.testing.assert_close(model.loss(stats), -model.log_likelihood(stats) + prior)
+
+
+def test_phases_follow_the_paper_schedule():
+    assert PiVeM(4, num_bins=3).phases() == [
+        ["x0", "beta"],
+        ["x0", "beta", "v"],
+        ["x0", "beta", "v", "log_sigma", "log_lengthscale", "log_c", "q"],
+    ]
+    assert PiVeM(4, num_bins=3, static=True, prior_lambda=None).phases() == [
+        ["x0", "beta"]
+    ]
+
+
+def test_recovery_beats_static_baseline_on_synthetic_network():
+    stream, _ = latent_space_network(
+        num_nodes=40,
+        num_bins=10,
+        radius=1.0,
+        amplitude=2.5,
+        spread=0.2,
+        beta_mean=2.0,
+        seed=0,
+    )
+    split = evaluation_split(stream, future_ratio=0.1, mask_ratio=0.2, seed=0)
+    result = evaluate(split, num_bins=10, num_communities=4, epochs=150, seed=0)
+    auc = {
+        task: {name: m["roc_auc"] for name, m in methods.items()}
+        for task, methods in result["metrics"].items()
+    }
+    # masked pairs: positions at the event times are inferred from the others
+    for task in ("reconstruction", "completion"):
+        assert auc[task]["pivem"] > auc[task]["static_ldm"] + 0.02, auc
+    assert auc["completion"]["pivem"] > 0.85, auc
+    # extrapolating past the horizon is harder, but still beats static
+    assert auc["future"]["pivem"] > auc["future"]["static_ldm"], auc
+    for task in ("completion", "future"):
+        assert auc[task]["pivem"] > auc[task]["preferential_attachment"] + 0.1, auc
+    # the static model really has zero velocities
+    assert not result["models"]["static_ldm"].velocities().any()
+
+
+def test_save_and_load_give_identical_predictions(tmp_path):
+    model = _random_model(n=5, bins=4)
+    path = model.save(tmp_path / "m.pt", time_range=(3.0, 7.0))
+    loaded = PiVeM.load(path)
+    assert loaded.metadata_ == {"time_range": (3.0, 7.0)}
+    i, j = torch.tensor([0, 1, 2]), torch.tensor([4, 3, 0])
+    t0, t1 = torch.tensor([0.0, 0.3, 0.9]), torch.tensor([0.2, 0.7, 1.2])
+    torch.testing.assert_close(
+        loaded.integrated_intensity(i, j, t0, t1),
+        model.integrated_intensity(i, j, t0, t1),
+        rtol=0,
+        atol=0,
+    )
+    assert loaded.config() == model.config()
+
+
+def test_checkpoint_resume_matches_uninterrupted_fit(tmp_path):
+    stream = _random_stream(n=8, num=200, seed=4)
+    kwargs = {"epochs": 9, "batch_size": 3, "lr": 0.05, "seed": 7, "progress": False}
+    reference = PiVeM(8, num_bins=4, num_communities=2, prior_lambda=10.0, seed=0)
+    reference.fit(stream, **kwargs)
+
+    class Interrupt(Exception):
+        pass
+
+    model = PiVeM(8, num_bins=4, num_communities=2, prior_lambda=10.0, seed=0)
+    calls = {"n": 0}
+    original = model.loss
+
+    def flaky(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 14:  # second epoch of the second phase
+            raise Interrupt
+        return original(*args, **kw)
+
+    model.loss = flaky
+    with pytest.raises(Interrupt):
+        model.fit(stream, checkpoint_dir=tmp_path, **kwargs)
+    assert (tmp_path / "phase1.pt").exists()
+    resumed = PiVeM(8, num_bins=4, num_communities=2, prior_lambda=10.0, seed=123)
+    resumed.fit(stream, checkpoint_dir=tmp_path, **kwargs)
+    for name, param in reference.named_parameters():
+        torch.testing.assert_close(
+            dict(resumed.named_parameters())[name], param, msg=name
+        )
+
+
+def test_fit_reduces_loss_full_graph_and_rejects_bad_input():
+    stream = _random_stream(n=5, num=100)
+    model = PiVeM(5, num_bins=3, num_communities=2, seed=0)
+    stats = bin_statistics(stream, 3)
+    before = float(model.loss(stats).detach())
+    model.fit(stats, epochs=6, progress=False)
+    assert float(model.loss(stats).detach()) < before
+    assert [len(h.history) for h in model.history_] == [2, 2, 2]
+    with pytest.raises(ValueError, match="nodes"):
+        PiVeM(7, num_bins=3).fit(stats, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="num_bins"):
+        PiVeM(5, num_bins=0)
+
+
+def test_to_unit_interval_maps_times():
+    stream = EventStream([0, 1, 2], [1, 2, 0], [10, 20, 30])
+    unit, t0, t1 = to_unit_interval(stream)
+    assert unit.t.tolist() == [0.0, 0.5, 1.0] and (t0, t1) == (10.0, 30.0)
+
+
+def test_plots_draw_trajectories_and_write_gif(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from PIL import Image
+
+    from dyngraph.models.pivem_plot import (
+        animate_embedding,
+        inferred_communities,
+        plot_trajectories,
+    )
+
+    model = _random_model(n=5, bins=4)
+    ax = plot_trajectories(model, num_times=20)
+    assert len(ax.lines) == 5
+    end = model.positions(1.0)[0].detach().numpy()
+    np.testing.assert_allclose(ax.lines[2].get_xydata()[-1], end[2])
+    assert inferred_communities(model).shape == (5,)
+    path = animate_embedding(model, tmp_path / "a.gif", frames=6, fps=5)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 6
+    with pytest.raises(ValueError, match="dim=2"):
+        plot_trajectories(PiVeM(3, dim=3, num_bins=2))
+
+
+def test_fit_from_recipe_saves_and_resumes(tmp_path, data_server):
+    from dyngraph.models.pivem_cli import fit_from_recipe, load_recipe
+
+    recipe = load_recipe()
+    assert recipe["model"]["num_bins"] == 100 and recipe["model"]["dim"] == 2
+    recipe["model"].update(num_bins=4, num_communities=2)
+    recipe["fit"].update(epochs=3, batch_size=40)
+    url = f"{data_server}/email-eu-core-temporal-dept3/out.email-Eu-core-temporal-Dept3"
+    kw = {"root": tmp_path / "data", "url": url, "progress": False}
+    name = "email-eu-core-temporal-dept3"
+    path = fit_from_recipe(recipe, name, tmp_path / "out", False, **kw)
+    first = PiVeM.load(path)
+    assert first.num_nodes == 89 and first.metadata_["dataset"] == name
+    assert (tmp_path / "out" / "trajectories.png").exists()
+    # resuming finished checkpoints reproduces the model without training
+    again = PiVeM.load(fit_from_recipe(recipe, name, tmp_path / "out", True, **kw))
+    torch.testing.assert_close(again.state_dict(), first.state_dict())
