@@ -1,0 +1,551 @@
+r"""Evaluation of SEMBA against TGN and two heuristics on signed event streams.
+
+Protocol (one run compares every method on the same split and negatives):
+
+* chronological 70/15/15 split; one memory timeline train → validation →
+  test, reset only at the start of each training epoch;
+* link existence: ROC-AUC and AP of events against one seeded random
+  negative destination per event;
+* link sign: ROC-AUC of :math:`P(\sigma=+1)`, macro-F1 and negative-class
+  F1 with the probability threshold that maximises macro-F1 on validation;
+* 3-way (positive / negative / no link, the sampled pairs): macro-F1 of the
+  arg-max class;
+* signed weight: RMSE of the prediction of :math:`\sigma|w|`.
+
+Baselines: :class:`SignedTGN` (PyG's TGN memory with the sign in the raw
+message and on the attention edges) and two heuristics,
+:func:`heuristic_predictions` (the pair's previous interaction; the
+target's running share of positive ratings). The heuristics are updated
+batch by batch, like the models, so they see exactly the same past.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn.models.tgn import IdentityMessage, MeanAggregator, TGNMemory
+
+from dyngraph.data.events import EventStream
+from dyngraph.data.loader import TemporalBatch, TemporalBatchLoader
+from dyngraph.data.sampling import NegativeSampler
+from dyngraph.data.splits import TemporalSplit, chronological_split
+from dyngraph.metrics import average_precision, f1_scores, rmse, roc_auc
+from dyngraph.models.semba import (
+    SEMBA,
+    TASKS,
+    SignedTemporalModel,
+    StreamPredictions,
+    Task,
+    stream_predictions,
+)
+from dyngraph.training import FitResult, fit
+
+__all__ = [
+    "HEURISTICS",
+    "SignedTGN",
+    "compare",
+    "evaluate_model",
+    "fit_model",
+    "heuristic_predictions",
+    "sign_metrics",
+]
+
+HEURISTICS = ("pair_previous_sign", "target_positive_share")
+_MONITOR = {
+    "existence": ("ap", "max"),
+    "sign": ("auc", "max"),
+    "three_way": ("macro_f1", "max"),
+    "weight": ("rmse", "min"),
+}
+
+
+class _FloatTimeTGNMemory(TGNMemory):
+    """:class:`TGNMemory` with floating-point event times."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register_buffer("last_update", torch.zeros(self.num_nodes))
+
+    def _reset_message_store(self) -> None:
+        ids = self.memory.new_empty((0,), dtype=torch.long)
+        t = self.memory.new_empty((0,))
+        msg = self.memory.new_empty((0, self.raw_msg_dim))
+        self.msg_s_store = {j: (ids, ids, t, msg) for j in range(self.num_nodes)}
+        self.msg_d_store = {j: (ids, ids, t, msg) for j in range(self.num_nodes)}
+
+
+class SignedTGN(SignedTemporalModel):
+    r"""TGN baseline for signed streams, built from PyG's TGN parts.
+
+    One memory per node (:class:`~torch_geometric.nn.models.tgn.TGNMemory`
+    with :class:`~torch_geometric.nn.models.tgn.IdentityMessage`), raw
+    message :math:`[|w|/c,\ \sigma]` so that the sign is an edge feature
+    (the reference code's TGN gets no sign), and the neighbourhood
+    attention, head and losses of :class:`SignedTemporalModel` with the sign
+    on the attention edges. Times are kept in floating point (PyG's
+    :class:`TGNMemory` stores ``long`` times), so SEMBA and this baseline
+    see the same time encoding.
+
+    Parameters
+    ----------
+    num_nodes : int
+        Number of nodes.
+    memory_dim : int
+        Memory size (default: ``64``).
+    time_dim : int
+        Time-encoding size (default: ``32``).
+    embedding_dim : int
+        Embedding size (default: ``64``).
+    task : {"existence", "sign", "three_way", "weight"}
+        Prediction task (default: ``"sign"``).
+    aggregator_module : torch.nn.Module, optional
+        Message aggregator (default: mean, as for :class:`SEMBA`).
+    **kwargs
+        Options of :class:`SignedTemporalModel`.
+    """
+
+    def __init__(
+        self,
+        num_nodes: int,
+        memory_dim: int = 64,
+        time_dim: int = 32,
+        embedding_dim: int = 64,
+        task: Task = "sign",
+        *,
+        aggregator_module: nn.Module | None = None,
+        **kwargs: Any,
+    ) -> None:
+        memory = _FloatTimeTGNMemory(
+            num_nodes,
+            2,
+            memory_dim,
+            time_dim,
+            message_module=IdentityMessage(2, memory_dim, time_dim),
+            aggregator_module=aggregator_module or MeanAggregator(),
+        )
+        super().__init__(
+            num_nodes, memory_dim, memory.time_enc, embedding_dim, task, **kwargs
+        )
+        self.memory = memory
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Reset all learnable parameters and the state."""
+        self.memory.reset_parameters()
+        super().reset_parameters()
+
+    def reset_memory(self) -> None:
+        """Reset the TGN memory."""
+        self.memory.reset_state()
+
+    def node_state(self, n_id: Tensor) -> tuple[Tensor, Tensor]:
+        """TGN memory and last-update times of ``n_id``."""
+        # The train -> eval flush of TGNMemory may attach a graph to the buffer.
+        self.memory.detach()
+        return self.memory(n_id)
+
+    def update_memory(self, events: EventStream, t: Tensor) -> None:
+        """Store ``events`` as TGN messages (and apply the pending ones)."""
+        device = self.lin_out.weight.device
+        sign = self._signs(events).to(device).float()
+        raw = torch.stack([self._weights(events) / self.weight_scale, sign], 1)
+        with torch.no_grad():
+            self.memory.update_state(
+                events.src.to(device), events.dst.to(device), t, raw
+            )
+
+
+def _labels(stream: EventStream) -> tuple[Tensor, Tensor]:
+    r"""Sign labels (1 = positive) and signed weights :math:`\sigma|w|`."""
+    sign = stream.sign
+    if sign is None:
+        raise ValueError("the stream has no signs; signed evaluation needs them")
+    weight = (
+        torch.ones(stream.num_events)
+        if stream.weight is None
+        else stream.weight.float().abs()
+    )
+    return (sign > 0).long(), sign.float() * weight
+
+
+def _threshold(y: Tensor, p: Tensor) -> float:
+    """Probability threshold with the best macro-F1 (``p >= tau`` → positive)."""
+    candidates = np.unique(np.quantile(p.numpy(), np.linspace(0.005, 0.995, 100)))
+    scores = [
+        f1_scores(y, (p >= tau).long(), labels=[0, 1])["macro"] for tau in candidates
+    ]
+    return float(candidates[int(np.argmax(scores))])
+
+
+def sign_metrics(
+    y_val: Tensor, p_val: Tensor, y_test: Tensor, p_test: Tensor
+) -> dict[str, float]:
+    r"""Sign ROC-AUC, macro-F1 and negative-class F1 on test.
+
+    The threshold on :math:`P(\sigma = +1)` is the one with the best
+    macro-F1 on validation.
+
+    Parameters
+    ----------
+    y_val, y_test : Tensor
+        Labels, ``1`` for a positive and ``0`` for a negative event.
+    p_val, p_test : Tensor
+        Predicted probabilities of a positive sign.
+
+    Returns
+    -------
+    dict
+        ``auc``, ``macro_f1``, ``neg_f1`` and ``threshold``.
+    """
+    tau = _threshold(y_val, p_val)
+    f1 = f1_scores(y_test, (p_test >= tau).long(), labels=[0, 1])
+    return {
+        "auc": roc_auc(y_test, p_test),
+        "macro_f1": f1["macro"],
+        "neg_f1": f1["per_class"][0],
+        "threshold": tau,
+    }
+
+
+def heuristic_predictions(
+    stream: EventStream, *, batch_size: int = 200, prior: float | None = None
+) -> dict[str, dict[str, Tensor]]:
+    r"""Sign probabilities and signed weights of two causal heuristics.
+
+    Both read only earlier batches (the state is updated after each batch,
+    as for the models).
+
+    * ``"pair_previous_sign"``: the sign (and signed weight) of the latest
+      earlier event on the same ordered pair :math:`(s, d)`; unseen pairs
+      get the prior share :math:`\pi` of positives (and the running mean
+      signed weight).
+    * ``"target_positive_share"``: the target's smoothed share of positive
+      ratings so far, :math:`(n_d^+ + \pi)/(n_d + 1)`, and its running mean
+      signed weight (the global running mean when unseen).
+
+    Parameters
+    ----------
+    stream : EventStream
+        The whole stream (train, validation and test in order).
+    batch_size : int
+        Batch size of the state updates (default: ``200``).
+    prior : float, optional
+        :math:`\pi` (default: the share of positives in the first 70 % of
+        events).
+
+    Returns
+    -------
+    dict
+        ``{name: {"sign": P(+) [E], "weight": signed weight [E]}}``.
+    """
+    positive, signed = _labels(stream)
+    if prior is None:
+        prior = float(positive[: max(1, int(0.7 * len(positive)))].float().mean())
+    src, dst = stream.src.tolist(), stream.dst.tolist()
+    pos_list, sw_list = positive.tolist(), signed.tolist()
+    n = len(src)
+    pair_sign, pair_weight = np.empty(n), np.empty(n)
+    share, mean_weight = np.empty(n), np.empty(n)
+    last: dict[tuple[int, int], tuple[int, float]] = {}
+    count: dict[int, list[float]] = {}
+    total_weight, total = 0.0, 0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        global_mean = total_weight / total if total else 0.0
+        for k in range(start, stop):
+            sign_k, weight_k = last.get((src[k], dst[k]), (prior, global_mean))
+            pair_sign[k], pair_weight[k] = sign_k, weight_k
+            n_d, pos_d, w_d = count.get(dst[k], (0, 0.0, 0.0))
+            share[k] = (pos_d + prior) / (n_d + 1)
+            mean_weight[k] = w_d / n_d if n_d else global_mean
+        for k in range(start, stop):
+            last[(src[k], dst[k])] = (pos_list[k], sw_list[k])
+            n_d, pos_d, w_d = count.get(dst[k], (0, 0.0, 0.0))
+            count[dst[k]] = [n_d + 1, pos_d + pos_list[k], w_d + sw_list[k]]
+            total_weight += sw_list[k]
+            total += 1
+    return {
+        "pair_previous_sign": {
+            "sign": torch.from_numpy(pair_sign).float(),
+            "weight": torch.from_numpy(pair_weight).float(),
+        },
+        "target_positive_share": {
+            "sign": torch.from_numpy(share).float(),
+            "weight": torch.from_numpy(mean_weight).float(),
+        },
+    }
+
+
+def _sampler(stream: EventStream, seed: int) -> NegativeSampler:
+    return NegativeSampler("random", num_negatives=1, seed=seed).fit(stream)
+
+
+def fit_model(
+    model: SignedTemporalModel,
+    stream: EventStream,
+    split: TemporalSplit,
+    *,
+    epochs: int = 5,
+    lr: float = 1e-3,
+    batch_size: int = 200,
+    seed: int = 0,
+    patience: int | None = None,
+    checkpoint: str | Path | None = None,
+    progress: bool = False,
+) -> tuple[FitResult, float]:
+    """Fit a signed temporal model with :func:`dyngraph.training.fit`.
+
+    Each epoch resets the state and runs over the training events; the
+    validation pass continues the memory from the end of training. The
+    monitored metric is validation AP (existence), ROC-AUC (sign),
+    macro-F1 (3-way) or RMSE (weight); the best epoch's weights are kept.
+
+    Parameters
+    ----------
+    model : SignedTemporalModel
+        The model (its ``task`` decides loss and metric).
+    stream : EventStream
+        The whole stream; negatives are drawn from its destinations.
+    split : TemporalSplit
+        Its chronological split.
+    epochs, lr, batch_size, seed, patience, checkpoint, progress
+        As in :func:`dyngraph.training.fit`; ``lr`` of Adam (defaults:
+        ``5``, ``1e-3``, ``200``, ``0``, none, none, ``False``).
+
+    Returns
+    -------
+    result : FitResult
+        The fit history.
+    events_per_second : float
+        Training events processed per second of training (validation time
+        excluded).
+    """
+    task = model.task
+    train_sampler = _sampler(stream, seed)
+    needs_negatives = task in ("existence", "three_way")
+    val_seconds = [0.0]
+
+    def batches(epoch: int) -> Iterable[TemporalBatch]:
+        model.reset_state()
+        return TemporalBatchLoader(
+            split.train,
+            batch_size,
+            neg_sampler=train_sampler if needs_negatives else None,
+        )
+
+    def validate() -> dict[str, float]:
+        begin = time.perf_counter()
+        sampler = _sampler(stream, seed + 1) if needs_negatives else None
+        pred = stream_predictions(
+            model, split.val, batch_size=batch_size, neg_sampler=sampler
+        )
+        metrics = _task_metrics(task, split.val, pred)
+        val_seconds[0] += time.perf_counter() - begin
+        return metrics
+
+    key, mode = _MONITOR[task]
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    begin = time.perf_counter()
+    result = fit(
+        model,
+        model.training_step,
+        epochs=epochs,
+        optimizer=optimizer,
+        batches=batches,
+        validate=validate,
+        monitor=key,
+        mode=mode,
+        patience=patience,
+        checkpoint=checkpoint,
+        seed=seed,
+        progress=progress,
+        desc=f"{type(model).__name__} {task}",
+    )
+    seconds = time.perf_counter() - begin - val_seconds[0]
+    run = len(result.history) - (result.resumed_from or 0)
+    speed = run * split.train.num_events / seconds if run and seconds > 0 else 0.0
+    return result, speed
+
+
+def _task_metrics(
+    task: str, events: EventStream, pred: StreamPredictions
+) -> dict[str, float]:
+    """Threshold-free metrics of one split (used for model selection)."""
+    positive, signed = _labels(events)
+    if task == "sign":
+        return {"auc": roc_auc(positive, pred.event)}
+    if task == "weight":
+        return {"rmse": rmse(signed, pred.event)}
+    assert pred.sampled is not None and pred.neg_mask is not None
+    sampled = pred.sampled[pred.neg_mask]
+    if task == "existence":
+        score = torch.cat([pred.event, sampled])
+        label = torch.cat([torch.ones(len(pred.event)), torch.zeros(len(sampled))])
+        return {"auc": roc_auc(label, score), "ap": average_precision(label, score)}
+    label = torch.cat([1 - positive, torch.full((len(sampled),), 2)])
+    guess = torch.cat([pred.event, sampled]).argmax(dim=-1)
+    f1 = f1_scores(label, guess, labels=[0, 1, 2])
+    return {"macro_f1": f1["macro"], "neg_f1": f1["per_class"][1]}
+
+
+def evaluate_model(
+    model: SignedTemporalModel,
+    stream: EventStream,
+    split: TemporalSplit,
+    *,
+    batch_size: int = 200,
+    seed: int = 0,
+) -> tuple[dict[str, float], StreamPredictions]:
+    """Test metrics of a fitted model (see the module docstring).
+
+    The state is rebuilt from scratch over the training events, then the
+    validation events (for the sign threshold) and the test events are
+    predicted, one continuous timeline.
+
+    Returns
+    -------
+    metrics : dict
+        Test metrics of the model's task.
+    test : StreamPredictions
+        The test predictions.
+    """
+    task = model.task
+    needs_negatives = task in ("existence", "three_way")
+    model.reset_state()
+    model.eval()
+    model.observe_stream(split.train, batch_size)
+    sampler = _sampler(stream, seed + 1) if needs_negatives else None
+    val = stream_predictions(
+        model, split.val, batch_size=batch_size, neg_sampler=sampler
+    )
+    sampler = _sampler(stream, seed + 2) if needs_negatives else None
+    test = stream_predictions(
+        model, split.test, batch_size=batch_size, neg_sampler=sampler
+    )
+    if task == "sign":
+        metrics = sign_metrics(
+            _labels(split.val)[0], val.event, _labels(split.test)[0], test.event
+        )
+    else:
+        metrics = _task_metrics(task, split.test, test)
+    return metrics, test
+
+
+def compare(
+    stream: EventStream,
+    *,
+    tasks: Sequence[str] = TASKS,
+    models: Sequence[str] = ("semba", "tgn"),
+    memory_dim: int = 32,
+    time_dim: int = 16,
+    embedding_dim: int = 32,
+    epochs: int = 3,
+    lr: float = 1e-3,
+    batch_size: int = 200,
+    num_neighbors: int = 10,
+    node_embedding_dim: int = 0,
+    time_unit: float = 1.0,
+    seed: int = 0,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Fit and test SEMBA, the TGN baseline and the heuristics on ``stream``.
+
+    Parameters
+    ----------
+    stream : EventStream
+        A signed stream; split 70/15/15 by time.
+    tasks : sequence of str
+        Tasks to run (default: all four).
+    models : sequence of str
+        ``"semba"`` and/or ``"tgn"`` (default: both).
+    memory_dim, time_dim, embedding_dim : int
+        Sizes shared by both models; SEMBA has two memories of
+        ``memory_dim`` (defaults: ``32``, ``16``, ``32``).
+    epochs, lr, batch_size, num_neighbors : int or float
+        Training settings (defaults: ``3``, ``1e-3``, ``200``, ``10``).
+    time_unit : float
+        Time unit of the models (default: ``1.0``).
+    seed : int
+        Seed of parameters and negatives (default: ``0``).
+    progress : bool
+        Progress bars (default: ``False``).
+    log : callable, optional
+        Called with a line after each fit.
+
+    Returns
+    -------
+    dict
+        ``results[method][task]`` test metrics (and ``events_per_second``
+        for the models), plus ``split`` sizes.
+    """
+    split = chronological_split(stream, 0.15, 0.15)
+    positive, _ = _labels(stream)
+    n_train = split.train.num_events
+    weight_scale = (
+        float(split.train.weight.abs().max()) if split.train.weight is not None else 1.0
+    )
+    options = {
+        "num_neighbors": num_neighbors,
+        "node_embedding_dim": node_embedding_dim,
+        "neg_weight": SignedTemporalModel.balanced_neg_weight(split.train),
+        "weight_scale": weight_scale,
+        "time_origin": split.train.start_time,
+        "time_unit": time_unit,
+    }
+    classes = {"semba": SEMBA, "tgn": SignedTGN}
+    results: dict[str, Any] = {
+        "split": {
+            "train": n_train,
+            "val": split.val.num_events,
+            "test": split.test.num_events,
+            "negative_share_test": float(
+                1 - positive[-split.test.num_events :].float().mean()
+            ),
+        }
+    }
+    for name in models:
+        results[name] = {}
+        for task in tasks:
+            torch.manual_seed(seed)
+            model = classes[name](
+                stream.num_nodes, memory_dim, time_dim, embedding_dim, task, **options
+            )
+            _, speed = fit_model(
+                model,
+                stream,
+                split,
+                epochs=epochs,
+                lr=lr,
+                batch_size=batch_size,
+                seed=seed,
+                progress=progress,
+            )
+            metrics, _ = evaluate_model(
+                model, stream, split, batch_size=batch_size, seed=seed
+            )
+            results[name][task] = {**metrics, "events_per_second": speed}
+            if log is not None:
+                log(f"{name:6s} {task:10s} {results[name][task]}")
+    heuristics = heuristic_predictions(
+        stream, batch_size=batch_size, prior=float(positive[:n_train].float().mean())
+    )
+    n_val = split.val.num_events
+    val = slice(n_train, n_train + n_val)
+    test = slice(n_train + n_val, None)
+    _, signed = _labels(stream)
+    for name, pred in heuristics.items():
+        results[name] = {}
+        if "sign" in tasks:
+            results[name]["sign"] = sign_metrics(
+                positive[val], pred["sign"][val], positive[test], pred["sign"][test]
+            )
+        if "weight" in tasks:
+            results[name]["weight"] = {"rmse": rmse(signed[test], pred["weight"][test])}
+    return results
