@@ -95,7 +95,9 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from dyngraph.quickstart import run_quickstart
 
-    report = run_quickstart(Path(args.output), seed=args.seed, root=args.root)
+    report = run_quickstart(
+        Path(args.output), seed=args.seed, root=args.root, models=not args.no_models
+    )
     print(f"\nwrote {len(report['files'])} files to {args.output}/")
     return 0
 
@@ -134,7 +136,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     qs.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     qs.add_argument("--root", help="data root to look for cached real datasets")
+    qs.add_argument(
+        "--no-models",
+        action="store_true",
+        help="only the data tour: skip fitting the small PiVeM and SEMBA",
+    )
     qs.set_defaults(func=_cmd_quickstart)
+
+    fit = sub.add_parser("fit", help="fit a model family from its recipe (models/)")
+    families = fit.add_subparsers(dest="family", required=True, metavar="FAMILY")
+    from dyngraph.models.pivem_cli import add_fit_parser as add_pivem_parser
+    from dyngraph.models.semba_cli import add_fit_parser as add_semba_parser
+
+    add_pivem_parser(families)
+    add_semba_parser(families)
+
+    from dyngraph.sparsify.cli import add_parser as add_sparsify_parser
+
+    add_sparsify_parser(sub)
 
     from dyngraph.discovery.cli import add_parser as add_discover_parser
 

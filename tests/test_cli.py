@@ -62,6 +62,16 @@ def test_quickstart_writes_plots_and_summary(tmp_path, capsys):
         assert stats["history_auc"] > 0.6
     signed = [s for s in summary["streams"].values() if "positive_fraction" in s]
     assert len(signed) == 1
+    # the small models are fitted and shown
+    pivem = summary["models"]["pivem"]
+    for task in ("reconstruction", "completion"):
+        assert pivem[task]["pivem"]["roc_auc"] > pivem[task]["static_ldm"]["roc_auc"]
+    gif = out / "pivem_embedding.gif"
+    assert gif.read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+    assert (out / "pivem_trajectories.png").exists()
+    semba = summary["models"]["semba"]
+    heuristics = ("pair_previous_sign", "target_positive_share")
+    assert semba["semba"]["macro_f1"] > max(semba[h]["macro_f1"] for h in heuristics)
 
 
 def test_history_link_scores_counts_both_directions():
@@ -90,8 +100,79 @@ def test_quickstart_includes_a_downloaded_real_dataset(tmp_path, data_server):
         main(["datasets", "download", "college-msg", "--root", root, "--url", url]) == 0
     )
     out = tmp_path / "qs"
-    assert main(["quickstart", "--output", str(out), "--root", root]) == 0
+    args = ["quickstart", "--output", str(out), "--root", root, "--no-models"]
+    assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
     college = summary["streams"]["college-msg"]
     assert college["num_events"] == 59835
     assert (out / "college-msg.png").exists()
+    assert summary["models"] == {}
+
+
+def test_fit_pivem_command_saves_a_model_that_reloads_and_resumes(
+    tmp_path, data_server, capsys
+):
+    from dyngraph.models import PiVeM
+
+    recipe = tmp_path / "pivem.toml"
+    recipe.write_text(
+        "[model]\ndim = 2\nnum_bins = 4\nnum_communities = 2\n"
+        "[fit]\nepochs = 6\nbatch_size = 40\n"
+    )
+    url = f"{data_server}/email-eu-core-temporal-dept3/out.email-Eu-core-temporal-Dept3"
+    args = ["fit", "pivem", "--dataset", "email-eu-core-temporal-dept3"]
+    args += ["--recipe", str(recipe), "--epochs", "3", "--url", url]
+    args += ["--root", str(tmp_path / "data"), "--output", str(tmp_path / "out")]
+    assert main(args) == 0
+    saved = tmp_path / "out" / "pivem.pt"
+    assert f"saved {saved}" in capsys.readouterr().out
+    model = PiVeM.load(saved)
+    assert model.num_nodes == 89 and model.num_bins == 4
+    assert len(list((tmp_path / "out" / "checkpoints").glob("phase*.pt"))) == 3
+    assert main([*args, "--resume"]) == 0
+    again = PiVeM.load(saved)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, again.state_dict()[key]), key
+
+
+def test_fit_semba_command_writes_model_and_test_metrics(tmp_path, data_server):
+    from dyngraph.models import SEMBA
+
+    recipe = tmp_path / "semba.toml"
+    recipe.write_text(
+        "[model]\nmemory_dim = 8\ntime_dim = 4\nembedding_dim = 8\n"
+        "num_neighbors = 3\nheads = 1\n[data]\nbatch_size = 1000\n"
+        "[train]\nepochs = 3\n"
+    )
+    url = f"{data_server}/bitcoin-otc/soc-sign-bitcoinotc.csv.gz"
+    args = ["fit", "semba", "--dataset", "bitcoin-otc", "--task", "sign"]
+    args += ["--recipe", str(recipe), "--epochs", "1", "--url", url]
+    args += ["--root", str(tmp_path / "data"), "--output", str(tmp_path / "out")]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "out" / "semba-bitcoin-otc-sign.json").read_text())
+    assert len(report["history"]) == 1
+    assert 0.5 < report["test"]["auc"] <= 1.0
+    model = SEMBA.load(tmp_path / "out" / "semba-bitcoin-otc-sign.pt")
+    assert model.task == "sign"
+
+
+def test_fit_rejects_a_broken_recipe_naming_the_file(tmp_path, capsys):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text("[model\ndim = 2\n")
+    assert main(["fit", "pivem", "--recipe", str(recipe)]) == 1
+    err = capsys.readouterr().err
+    assert str(recipe) in err and "invalid TOML" in err
+
+
+def test_sparsify_command_reports_kappa_and_density(tmp_path, capsys):
+    out = tmp_path / "plots"
+    args = ["sparsify", "delaunay:400", "--stream", "local:0.25", "--quiet"]
+    assert main([*args, "--plot", str(out), "--save", str(tmp_path / "h.pt")]) == 0
+    text = capsys.readouterr().out
+    for stage in ("initial", "after stream", "rebuild, same size"):
+        assert stage in text
+    assert (out / "sparsify_history.png").exists()
+    assert (out / "sparsify_graph.png").exists()
+    assert (tmp_path / "h.pt").exists()
+    assert main(["sparsify", "delaunay:400", "--stream", "bogus:1"]) == 1
+    assert "--stream" in capsys.readouterr().err

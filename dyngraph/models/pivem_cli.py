@@ -10,20 +10,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import tomllib
+from dyngraph.recipes import load_recipe as _load
+from dyngraph.recipes import recipe_path
 
 __all__ = ["DEFAULT_RECIPE", "add_fit_parser", "fit_from_recipe", "load_recipe"]
 
-DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "models" / "pivem.toml"
+DEFAULT_RECIPE = recipe_path("pivem")
 
 
 def load_recipe(path: str | Path = DEFAULT_RECIPE) -> dict[str, Any]:
     """Read a PiVeM recipe (TOML with ``[data]``, ``[model]``, ``[fit]`` tables)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"PiVeM recipe {path} does not exist; pass --recipe FILE")
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
+    return _load(path)
 
 
 def fit_from_recipe(
@@ -108,6 +105,8 @@ def fit_from_recipe(
 
 def _run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
+    if args.epochs is not None:
+        recipe.setdefault("fit", {})["epochs"] = args.epochs
     path = fit_from_recipe(
         recipe,
         args.dataset,
@@ -133,6 +132,9 @@ def add_fit_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--recipe",
         default=str(DEFAULT_RECIPE),
         help="TOML recipe (default: models/pivem.toml)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, help="total epochs over the three phases (recipe's)"
     )
     parser.add_argument(
         "--output", default="pivem-output", help="output folder (default: pivem-output)"

@@ -2,22 +2,23 @@
 
 The command line calls :func:`fit_from_recipe`::
 
-    import tomllib
-    recipe = tomllib.loads(Path("models/semba.toml").read_text())
+    from dyngraph.recipes import load_recipe
+    recipe = load_recipe("semba")
     fit_from_recipe(recipe, "bitcoin-otc", "sign", Path("runs/semba"), resume=True)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
 
-from dyngraph.data import chronological_split, load
-from dyngraph.models.semba import SEMBA, TASKS
-from dyngraph.models.semba_eval import evaluate_model, fit_model
+from dyngraph.recipes import load_recipe, recipe_path
 
-__all__ = ["fit_from_recipe"]
+__all__ = ["add_fit_parser", "fit_from_recipe"]
+
+TASK_NAMES = ("existence", "sign", "three_way", "weight")
 
 _SECTIONS = {
     "model": {
@@ -51,7 +52,15 @@ def _check_recipe(recipe: dict[str, Any]) -> None:
 
 
 def fit_from_recipe(
-    recipe: dict[str, Any], dataset: str, task: str, output: Path, resume: bool
+    recipe: dict[str, Any],
+    dataset: str,
+    task: str,
+    output: Path,
+    resume: bool,
+    *,
+    root: str | Path | None = None,
+    url: str | None = None,
+    progress: bool = True,
 ) -> Path:
     """Fit SEMBA on ``dataset`` for ``task``, test it and save it.
 
@@ -76,20 +85,28 @@ def fit_from_recipe(
         Output folder (created).
     resume : bool
         Resume from an existing checkpoint; otherwise it is discarded.
+    root, url : optional
+        Data root and download mirror, passed to :func:`dyngraph.data.load`.
+    progress : bool
+        Show progress bars (default: ``True``).
 
     Returns
     -------
     pathlib.Path
         The saved model.
     """
+    from dyngraph.data import EventStream, chronological_split, load
+    from dyngraph.models.semba import SEMBA, TASKS
+    from dyngraph.models.semba_eval import evaluate_model, fit_model
+
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {list(TASKS)}")
     _check_recipe(recipe)
     model_cfg = dict(recipe.get("model", {}))
     data_cfg = recipe.get("data", {})
     train_cfg = recipe.get("train", {})
-    stream = load(dataset)
-    if stream.sign is None:
+    stream = load(dataset, root=root, url=url)
+    if not isinstance(stream, EventStream) or stream.sign is None:
         raise ValueError(f"dataset {dataset!r} has no signs; SEMBA needs signed events")
     split = chronological_split(stream, 0.15, 0.15)
     neg_weight = train_cfg.get("neg_weight", "balanced")
@@ -125,7 +142,7 @@ def fit_from_recipe(
         seed=seed,
         patience=train_cfg.get("patience"),
         checkpoint=checkpoint,
-        progress=True,
+        progress=progress,
     )
     metrics, _ = evaluate_model(model, stream, split, batch_size=batch_size, seed=seed)
     path = model.save(output / f"{stem}.pt")
@@ -140,3 +157,56 @@ def fit_from_recipe(
     (output / f"{stem}.json").write_text(json.dumps(report, indent=2))
     print(json.dumps({"task": task, **metrics}, indent=2))
     return path
+
+
+def _run(args: argparse.Namespace) -> int:
+    recipe = load_recipe(args.recipe)
+    if args.epochs is not None:
+        recipe.setdefault("train", {})["epochs"] = args.epochs
+    path = fit_from_recipe(
+        recipe,
+        args.dataset,
+        args.task,
+        Path(args.output),
+        args.resume,
+        root=args.root,
+        url=args.url,
+    )
+    print(f"saved {path}")
+    return 0
+
+
+def add_fit_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``semba`` to the sub-parsers of ``dyngraph fit``.
+
+    The parser sets ``func`` to a callable ``func(args) -> int``.
+    """
+    parser = subparsers.add_parser(
+        "semba", help="SEMBA on a signed event-stream dataset (four tasks)"
+    )
+    parser.add_argument(
+        "--dataset",
+        default="bitcoin-otc",
+        help="signed registry dataset (default: bitcoin-otc)",
+    )
+    parser.add_argument(
+        "--task", choices=TASK_NAMES, default="sign", help="task (default: sign)"
+    )
+    parser.add_argument(
+        "--recipe",
+        default=str(recipe_path("semba")),
+        help="TOML recipe (default: models/semba.toml)",
+    )
+    parser.add_argument("--epochs", type=int, help="maximum epochs (recipe's)")
+    parser.add_argument(
+        "--output", default="semba-output", help="output folder (default: semba-output)"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoint in --output",
+    )
+    parser.add_argument("--root", help="data root (default: $DYNGRAPH_DATA or ./data)")
+    parser.add_argument("--url", help="download from this URL (a mirror)")
+    parser.set_defaults(func=_run)
+    return parser
