@@ -14,9 +14,11 @@ Protocol (one run compares every method on the same split and negatives):
 
 Baselines: :class:`SignedTGN` (PyG's TGN memory with the sign in the raw
 message and on the attention edges) and two heuristics,
-:func:`heuristic_predictions` (the pair's previous interaction; the
-target's running share of positive ratings). The heuristics are updated
-batch by batch, like the models, so they see exactly the same past.
+:func:`heuristic_predictions` (the pair's previous interaction, in either
+direction; the target's running share of positive ratings), scored on all
+four tasks by :func:`heuristic_metrics`. The heuristics are updated batch by
+batch, like the models, so they see exactly the same past, and meet the
+same seeded negatives.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from dyngraph.models.semba import (
     SignedTemporalModel,
     StreamPredictions,
     Task,
+    _check_task,
     stream_predictions,
 )
 from dyngraph.training import FitResult, fit
@@ -52,6 +55,7 @@ __all__ = [
     "compare",
     "evaluate_model",
     "fit_model",
+    "heuristic_metrics",
     "heuristic_predictions",
     "sign_metrics",
 ]
@@ -214,20 +218,30 @@ def sign_metrics(
 
 
 def heuristic_predictions(
-    stream: EventStream, *, batch_size: int = 200, prior: float | None = None
+    stream: EventStream,
+    *,
+    batch_size: int = 200,
+    prior: float | None = None,
+    neg_dst: Tensor | None = None,
+    split_points: Sequence[int] = (),
 ) -> dict[str, dict[str, Tensor]]:
-    r"""Sign probabilities and signed weights of two causal heuristics.
+    r"""Scores of two causal heuristics for the four tasks.
 
     Both read only earlier batches (the state is updated after each batch,
-    as for the models).
+    as for the models). A query is a pair :math:`(s, d)`: an event, or an
+    event's source with a sampled destination.
 
     * ``"pair_previous_sign"``: the sign (and signed weight) of the latest
-      earlier event on the same ordered pair :math:`(s, d)`; unseen pairs
-      get the prior share :math:`\pi` of positives (and the running mean
-      signed weight).
+      earlier interaction between :math:`s` and :math:`d`, in either
+      direction (a rating answers the partner's earlier rating; Bitcoin
+      ratings never repeat an ordered pair, so an ordered-pair rule would
+      always fall back to the prior); unseen pairs get the prior share
+      :math:`\pi` of positives and the running mean signed weight. Link
+      score: the number of earlier interactions of the pair.
     * ``"target_positive_share"``: the target's smoothed share of positive
       ratings so far, :math:`(n_d^+ + \pi)/(n_d + 1)`, and its running mean
-      signed weight (the global running mean when unseen).
+      signed weight (the global running mean when unseen). Link score: the
+      number :math:`n_d` of ratings the target received so far.
 
     Parameters
     ----------
@@ -238,52 +252,232 @@ def heuristic_predictions(
     prior : float, optional
         :math:`\pi` (default: the share of positives in the first 70 % of
         events).
+    neg_dst : Tensor, optional
+        Sampled destinations ``[E, Q]`` paired with each event's source,
+        ``-1`` where there is none (default: none).
+    split_points : sequence of int
+        Event positions where a new batch starts, e.g. the first
+        validation and test events, so that the batches match those of the
+        models on each split (default: none).
 
     Returns
     -------
     dict
-        ``{name: {"sign": P(+) [E], "weight": signed weight [E]}}``.
+        ``{name: scores}`` with ``scores["sign"]`` (:math:`P(+)`),
+        ``scores["weight"]`` (signed weight) and ``scores["existence"]``
+        (link score), each ``[E]``; with ``neg_dst`` also
+        ``scores["sampled_sign"]`` and ``scores["sampled_existence"]``,
+        ``[E, Q]``, ``NaN`` where ``neg_dst`` is ``-1``.
     """
     positive, signed = _labels(stream)
     if prior is None:
         prior = float(positive[: max(1, int(0.7 * len(positive)))].float().mean())
+    if neg_dst is not None and (
+        neg_dst.dim() != 2 or neg_dst.size(0) != stream.num_events
+    ):
+        raise ValueError(
+            f"neg_dst must have shape [num_events={stream.num_events}, Q], "
+            f"got {tuple(neg_dst.shape)}"
+        )
     src, dst = stream.src.tolist(), stream.dst.tolist()
     pos_list, sw_list = positive.tolist(), signed.tolist()
+    negatives = neg_dst.tolist() if neg_dst is not None else None
     n = len(src)
-    pair_sign, pair_weight = np.empty(n), np.empty(n)
-    share, mean_weight = np.empty(n), np.empty(n)
-    last: dict[tuple[int, int], tuple[int, float]] = {}
-    count: dict[int, list[float]] = {}
+    q = neg_dst.size(1) if neg_dst is not None else 0
+    # per method: sign, weight, existence for events; sign, existence sampled
+    out = {name: (np.empty((n, 3)), np.full((n, q, 2), np.nan)) for name in HEURISTICS}
+    last: dict[tuple[int, int], tuple[float, float]] = {}
+    pair_count: dict[tuple[int, int], int] = {}
+    received: dict[int, list[float]] = {}
     total_weight, total = 0.0, 0
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        global_mean = total_weight / total if total else 0.0
+
+    def score(s: int, d: int, mean: float) -> tuple[tuple[float, ...], ...]:
+        key = (s, d) if s <= d else (d, s)
+        sign, weight = last.get(key, (prior, mean))
+        n_d, pos_d, w_d = received.get(d, (0, 0.0, 0.0))
+        return (
+            (sign, weight, pair_count.get(key, 0)),
+            ((pos_d + prior) / (n_d + 1), w_d / n_d if n_d else mean, n_d),
+        )
+
+    edges = sorted({0, n, *(p for p in split_points if 0 < p < n)})
+    starts = [
+        (start, min(start + batch_size, end))
+        for begin, end in zip(edges[:-1], edges[1:], strict=True)
+        for start in range(begin, end, batch_size)
+    ]
+    for start, stop in starts:
+        mean = total_weight / total if total else 0.0
         for k in range(start, stop):
-            sign_k, weight_k = last.get((src[k], dst[k]), (prior, global_mean))
-            pair_sign[k], pair_weight[k] = sign_k, weight_k
-            n_d, pos_d, w_d = count.get(dst[k], (0, 0.0, 0.0))
-            share[k] = (pos_d + prior) / (n_d + 1)
-            mean_weight[k] = w_d / n_d if n_d else global_mean
+            scores = score(src[k], dst[k], mean)
+            for (events, _), values in zip(out.values(), scores, strict=True):
+                events[k] = values
+            for j in range(q):
+                if negatives[k][j] < 0:
+                    continue
+                scores = score(src[k], negatives[k][j], mean)
+                for (_, sampled), values in zip(out.values(), scores, strict=True):
+                    sampled[k, j] = (values[0], values[2])
         for k in range(start, stop):
-            last[(src[k], dst[k])] = (pos_list[k], sw_list[k])
-            n_d, pos_d, w_d = count.get(dst[k], (0, 0.0, 0.0))
-            count[dst[k]] = [n_d + 1, pos_d + pos_list[k], w_d + sw_list[k]]
+            s, d = src[k], dst[k]
+            key = (s, d) if s <= d else (d, s)
+            last[key] = (float(pos_list[k]), sw_list[k])
+            pair_count[key] = pair_count.get(key, 0) + 1
+            n_d, pos_d, w_d = received.get(d, (0, 0.0, 0.0))
+            received[d] = [n_d + 1, pos_d + pos_list[k], w_d + sw_list[k]]
             total_weight += sw_list[k]
             total += 1
-    return {
-        "pair_previous_sign": {
-            "sign": torch.from_numpy(pair_sign).float(),
-            "weight": torch.from_numpy(pair_weight).float(),
-        },
-        "target_positive_share": {
-            "sign": torch.from_numpy(share).float(),
-            "weight": torch.from_numpy(mean_weight).float(),
-        },
-    }
+    result = {}
+    for name, (events, sampled) in out.items():
+        named = {
+            "sign": torch.from_numpy(events[:, 0]).float(),
+            "weight": torch.from_numpy(events[:, 1]).float(),
+            "existence": torch.from_numpy(events[:, 2]).float(),
+        }
+        if neg_dst is not None:
+            named["sampled_sign"] = torch.from_numpy(sampled[..., 0]).float()
+            named["sampled_existence"] = torch.from_numpy(sampled[..., 1]).float()
+        result[name] = named
+    return result
 
 
 def _sampler(stream: EventStream, seed: int) -> NegativeSampler:
     return NegativeSampler("random", num_negatives=1, seed=seed).fit(stream)
+
+
+def _negatives(
+    stream: EventStream, part: EventStream, batch_size: int, seed: int
+) -> Tensor:
+    """Return the destinations that :func:`evaluate_model` samples for ``part``.
+
+    ``[E, 1]``, ``-1`` where the sampler found no valid candidate.
+    """
+    drawn = [
+        torch.where(batch.neg_mask, batch.neg_dst, -1)
+        for batch in TemporalBatchLoader(
+            part, batch_size, neg_sampler=_sampler(stream, seed)
+        )
+        if batch.neg_dst is not None and batch.neg_mask is not None
+    ]
+    return torch.cat(drawn) if drawn else torch.full((0, 1), -1, dtype=torch.long)
+
+
+def _three_way_classes(
+    p_sign: Tensor, link: Tensor, tau_sign: float, tau_link: float
+) -> Tensor:
+    """0 positive, 1 negative, 2 no link (link score below ``tau_link``)."""
+    signed = torch.where(p_sign >= tau_sign, 0, 1)
+    return torch.where(link >= tau_link, signed, 2)
+
+
+def _pooled(
+    positive: Tensor, pred: dict[str, Tensor], neg_dst: Tensor, part: slice
+) -> tuple[Tensor, Tensor, Tensor]:
+    """3-way labels, :math:`P(+)` and link scores of events then sampled pairs."""
+    mask = neg_dst >= 0
+    label = torch.cat([1 - positive, torch.full((int(mask.sum()),), 2)])
+    p_sign = torch.cat([pred["sign"][part], pred["sampled_sign"][part][mask]])
+    link = torch.cat([pred["existence"][part], pred["sampled_existence"][part][mask]])
+    return label, p_sign, link
+
+
+def heuristic_metrics(
+    stream: EventStream,
+    split: TemporalSplit,
+    *,
+    tasks: Sequence[str] = TASKS,
+    batch_size: int = 200,
+    seed: int = 0,
+) -> dict[str, dict[str, dict[str, float]]]:
+    r"""Test metrics of the two heuristics, on the models' protocol.
+
+    The heuristics (:func:`heuristic_predictions`) are updated in the
+    models' batches and scored against the same seeded negatives as
+    :func:`evaluate_model`. Sign: the threshold on :math:`P(+)` with the
+    best validation macro-F1 (:func:`sign_metrics`). Existence: ROC-AUC and
+    AP of the link score. 3-way: a pair is "no link" when its link score is
+    below a threshold, else positive or negative by the sign threshold; the
+    link threshold is the one with the best validation macro-F1.
+
+    Parameters
+    ----------
+    stream : EventStream
+        The whole signed stream.
+    split : TemporalSplit
+        Its chronological split.
+    tasks : sequence of str
+        Tasks to score (default: all four).
+    batch_size : int
+        Batch size of the models (default: ``200``).
+    seed : int
+        Seed of the models' evaluation negatives (default: ``0``).
+
+    Returns
+    -------
+    dict
+        ``results[heuristic][task]`` test metrics.
+    """
+    for task in tasks:
+        _check_task(task)
+    positive, signed = _labels(stream)
+    n_train, n_val = split.train.num_events, split.val.num_events
+    val = slice(n_train, n_train + n_val)
+    test = slice(n_train + n_val, None)
+    neg_dst = None
+    if "existence" in tasks or "three_way" in tasks:
+        neg_dst = torch.full((stream.num_events, 1), -1, dtype=torch.long)
+        neg_dst[val] = _negatives(stream, split.val, batch_size, seed + 1)
+        neg_dst[test] = _negatives(stream, split.test, batch_size, seed + 2)
+    predictions = heuristic_predictions(
+        stream,
+        batch_size=batch_size,
+        prior=float(positive[:n_train].float().mean()),
+        neg_dst=neg_dst,
+        split_points=(n_train, n_train + n_val),
+    )
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, pred in predictions.items():
+        sign = sign_metrics(
+            positive[val], pred["sign"][val], positive[test], pred["sign"][test]
+        )
+        results[name] = {}
+        if "sign" in tasks:
+            results[name]["sign"] = sign
+        if "weight" in tasks:
+            results[name]["weight"] = {"rmse": rmse(signed[test], pred["weight"][test])}
+        if neg_dst is None:
+            continue
+        if "existence" in tasks:
+            label, _, link = _pooled(positive[test], pred, neg_dst[test], test)
+            is_event = (label < 2).long()
+            results[name]["existence"] = {
+                "auc": roc_auc(is_event, link),
+                "ap": average_precision(is_event, link),
+            }
+        if "three_way" in tasks:
+            label, p_sign, link = _pooled(positive[val], pred, neg_dst[val], val)
+            values = torch.unique(link).numpy()
+            if values.size > 100:
+                values = np.unique(np.quantile(values, np.linspace(0, 1, 100)))
+            candidates = [*values.tolist(), float("inf")]
+            scores = [
+                f1_scores(
+                    label,
+                    _three_way_classes(p_sign, link, sign["threshold"], tau),
+                    labels=[0, 1, 2],
+                )["macro"]
+                for tau in candidates
+            ]
+            tau_link = candidates[int(np.argmax(scores))]
+            label, p_sign, link = _pooled(positive[test], pred, neg_dst[test], test)
+            guess = _three_way_classes(p_sign, link, sign["threshold"], tau_link)
+            f1 = f1_scores(label, guess, labels=[0, 1, 2])
+            results[name]["three_way"] = {
+                "macro_f1": f1["macro"],
+                "neg_f1": f1["per_class"][1],
+                "link_threshold": tau_link,
+            }
+    return results
 
 
 def fit_model(
@@ -483,7 +677,8 @@ def compare(
     -------
     dict
         ``results[method][task]`` test metrics (and ``events_per_second``
-        for the models), plus ``split`` sizes.
+        for the models) for the models and the heuristics
+        (:func:`heuristic_metrics`), plus ``split`` sizes.
     """
     split = chronological_split(stream, 0.15, 0.15)
     positive, _ = _labels(stream)
@@ -533,19 +728,7 @@ def compare(
             results[name][task] = {**metrics, "events_per_second": speed}
             if log is not None:
                 log(f"{name:6s} {task:10s} {results[name][task]}")
-    heuristics = heuristic_predictions(
-        stream, batch_size=batch_size, prior=float(positive[:n_train].float().mean())
+    results.update(
+        heuristic_metrics(stream, split, tasks=tasks, batch_size=batch_size, seed=seed)
     )
-    n_val = split.val.num_events
-    val = slice(n_train, n_train + n_val)
-    test = slice(n_train + n_val, None)
-    _, signed = _labels(stream)
-    for name, pred in heuristics.items():
-        results[name] = {}
-        if "sign" in tasks:
-            results[name]["sign"] = sign_metrics(
-                positive[val], pred["sign"][val], positive[test], pred["sign"][test]
-            )
-        if "weight" in tasks:
-            results[name]["weight"] = {"rmse": rmse(signed[test], pred["weight"][test])}
     return results

@@ -10,8 +10,21 @@ from dyngraph.data import (
     signed_faction_network,
 )
 from dyngraph.models.semba import SEMBA, SignedMemory, stream_predictions
-from dyngraph.models.semba_eval import compare, heuristic_predictions
+from dyngraph.models.semba_eval import (
+    compare,
+    heuristic_metrics,
+    heuristic_predictions,
+)
 from dyngraph.training import fit
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tiny tensors: extra threads only contend on a busy machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +52,7 @@ def _alter_batch(stream, start, stop):
     )
 
 
-@pytest.mark.parametrize("task", ["sign", "three_way"])
+@pytest.mark.parametrize("task", ["existence", "sign", "three_way", "weight"])
 def test_batch_predictions_ignore_the_batch_itself(stream, task):
     k, size = 4, 50
     altered = _alter_batch(stream, k * size, (k + 1) * size)
@@ -53,10 +66,28 @@ def test_batch_predictions_ignore_the_batch_itself(stream, task):
     first, second = outputs
     upto = (k + 1) * size
     assert torch.equal(first.event[:upto], second.event[:upto])
-    if task == "three_way":
+    if task in ("existence", "three_way"):
         assert torch.equal(first.sampled[:upto], second.sampled[:upto])
     # the next batch does see the change, so the comparison is not vacuous
     assert not torch.allclose(first.event[upto:], second.event[upto:])
+
+
+def test_rewiring_other_events_of_the_batch_leaves_a_prediction_unchanged(stream):
+    k, size = 4, 50
+    start = k * size
+    others = slice(start + 1, start + size)  # batch k except its first event
+    dst, sign = stream.dst.clone(), stream.sign.clone()
+    dst[others] = (dst[others] + 7) % 30
+    sign[others] = -sign[others]
+    rewired = EventStream(
+        stream.src, dst, stream.t, sign=sign, weight=stream.weight, num_nodes=30
+    )
+    preds = [
+        stream_predictions(_small("sign"), events, batch_size=size).event
+        for events in (stream, rewired)
+    ]
+    assert torch.equal(preds[0][start], preds[1][start])
+    assert not torch.allclose(preds[0][start + size :], preds[1][start + size :])
 
 
 def test_training_step_loss_ignores_the_batch_itself(stream):
@@ -200,8 +231,54 @@ def test_heuristics_use_only_earlier_batches():
     )
     pred = heuristic_predictions(events, batch_size=2, prior=0.5)
     assert pred["pair_previous_sign"]["sign"].tolist() == [0.5, 0.5, 1.0, 0.5]
+    assert pred["pair_previous_sign"]["existence"].tolist() == [0, 0, 2, 0]
     share = pred["target_positive_share"]["sign"].tolist()
     assert share[:2] == [0.5, 0.5] and share[2] == pytest.approx((1 + 0.5) / 3)
+    assert pred["target_positive_share"]["existence"].tolist() == [0, 0, 2, 2]
+    # a batch boundary at a split point: event 1 then sees event 0
+    pred = heuristic_predictions(events, batch_size=2, prior=0.5, split_points=[1])
+    assert pred["pair_previous_sign"]["sign"].tolist()[:2] == [0.5, 0.0]
+
+
+def test_pair_heuristic_reads_the_reverse_rating_and_scores_sampled_pairs():
+    # (1, 0) answers (0, 1): the pair's previous interaction is the reverse one
+    events = EventStream(
+        [0, 2, 1, 3], [1, 3, 0, 2], [0.0, 1.0, 2.0, 3.0], sign=[-1, 1, -1, 1]
+    )
+    neg_dst = torch.tensor([[-1], [-1], [2], [1]])
+    pred = heuristic_predictions(events, batch_size=2, prior=0.9, neg_dst=neg_dst)
+    pair = pred["pair_previous_sign"]
+    assert pair["sign"].tolist()[2:] == [0.0, 1.0]
+    assert pair["existence"].tolist()[2:] == [1.0, 1.0]
+    assert pair["sampled_existence"][2:, 0].tolist() == [0.0, 0.0]
+    assert pair["sampled_sign"][2:, 0].tolist() == pytest.approx([0.9, 0.9])
+    assert torch.isnan(pair["sampled_sign"][:2]).all()
+    target = pred["target_positive_share"]
+    assert target["sampled_existence"][2:, 0].tolist() == [0.0, 1.0]
+
+
+def test_heuristic_metrics_cover_the_four_tasks_on_reciprocal_ratings():
+    # every rating is answered later with the same sign by the other side
+    generator = torch.Generator().manual_seed(0)
+    pairs = torch.combinations(torch.arange(40))
+    src, dst = pairs[torch.randperm(len(pairs), generator=generator)[:300]].T
+    sign = torch.where(torch.rand(300, generator=generator) < 0.7, 1, -1)
+    events = EventStream(
+        torch.cat([src, dst]),
+        torch.cat([dst, src]),
+        torch.arange(600.0),
+        sign=sign.repeat(2),
+        weight=torch.ones(600),
+        num_nodes=40,
+    )
+    results = heuristic_metrics(events, chronological_split(events), batch_size=20)
+    for name in ("pair_previous_sign", "target_positive_share"):
+        assert set(results[name]) == {"existence", "sign", "three_way", "weight"}
+    pair = results["pair_previous_sign"]
+    assert pair["sign"]["auc"] == 1.0 and pair["sign"]["neg_f1"] == 1.0
+    assert pair["weight"]["rmse"] == pytest.approx(0.0)
+    assert pair["existence"]["auc"] > 0.6  # sampled pairs rarely met before
+    assert pair["three_way"]["macro_f1"] > 0.75
 
 
 def test_save_and_load_give_identical_predictions(stream, tmp_path):
