@@ -154,6 +154,15 @@ def test_fit_semba_command_writes_model_and_test_metrics(tmp_path, data_server):
     assert 0.5 < report["test"]["auc"] <= 1.0
     model = SEMBA.load(tmp_path / "out" / "semba-bitcoin-otc-sign.pt")
     assert model.task == "sign"
+    assert (tmp_path / "out" / "semba-bitcoin-otc-sign.ckpt").exists()
+    # resuming the finished run trains no further and gives the same model
+    assert main([*args, "--resume"]) == 0
+    again = SEMBA.load(tmp_path / "out" / "semba-bitcoin-otc-sign.pt")
+    weights = dict(model.named_parameters())
+    for name, value in again.named_parameters():
+        assert torch.equal(value, weights[name]), name
+    resumed = json.loads((tmp_path / "out" / "semba-bitcoin-otc-sign.json").read_text())
+    assert resumed["test"] == report["test"]
 
 
 def test_fit_rejects_a_broken_recipe_naming_the_file(tmp_path, capsys):
