@@ -85,24 +85,45 @@ def segment_integral(
         = \frac{\sqrt\pi}{2h}\, e^{s - d_\ast^2}
           \big[\operatorname{erf}(u_1) - \operatorname{erf}(u_0)\big].
 
-    It is evaluated in a numerically stable form. Mirroring the segment if
-    needed so that it does not end before the closest approach
-    (:math:`0 \le A = -u_1`, :math:`B = -u_0` when :math:`u_1 \le 0`,
-    else :math:`A = u_0`, :math:`B = u_1`, with end rates
-    :math:`\lambda_A, \lambda_B`), and writing
-    :math:`\operatorname{erfcx}(u) = e^{u^2}\operatorname{erfc}(u)`,
+    It is evaluated in a numerically stable form. With
+    :math:`\operatorname{erfcx}(u) = e^{u^2}\operatorname{erfc}(u)` and the
+    rates :math:`\lambda_k = e^{s - d_\ast^2 - u_k^2}` at the two ends, the
+    difference of erfs is rewritten, mirroring the segment when it ends
+    before the closest approach, with complementary error functions of
+    non-negative arguments only:
 
     .. math::
 
         \int \lambda\,d\tau = \frac{\sqrt\pi}{2h}\times\begin{cases}
-        \lambda_A\operatorname{erfcx}(A) - \lambda_B\operatorname{erfcx}(B)
-            & A \ge 0,\\
-        2e^{s - d_\ast^2} - \lambda_A\operatorname{erfcx}(-A)
-            - \lambda_B\operatorname{erfcx}(B) & A < 0 < B,
+        \lambda_0\operatorname{erfcx}(u_0) - \lambda_1\operatorname{erfcx}(u_1)
+            & 0 \le u_0,\\
+        \lambda_1\operatorname{erfcx}(-u_1) - \lambda_0\operatorname{erfcx}(-u_0)
+            & u_1 \le 0,\\
+        2e^{s - d_\ast^2} - \lambda_0\operatorname{erfcx}(-u_0)
+            - \lambda_1\operatorname{erfcx}(u_1) & u_0 < 0 < u_1,
         \end{cases}
 
-    which neither underflows in the erf tails nor overflows. For a short
-    or slow segment, with :math:`p = L\langle\Delta x_m, \Delta v\rangle`
+    computed as :math:`\lambda_k\operatorname{erfcx}(|u_k|) = e^{s -
+    d_\ast^2}\operatorname{erfc}(|u_k|)`, i.e. with signs
+    :math:`\sigma_k = \pm 1` of :math:`u_k` (:math:`\sigma_0 = 1` at
+    :math:`u_0 = 0`),
+
+    .. math::
+
+        \int \lambda\,d\tau = \frac{\sqrt\pi}{2h}\, e^{s - d_\ast^2}
+        \big[\sigma_0\operatorname{erfc}|u_0| - \sigma_1\operatorname{erfc}|u_1|
+        + \sigma_1 - \sigma_0\big].
+
+    No term is a difference of erfs close to :math:`\pm 1`, so nothing
+    cancels in the tails (where :math:`\operatorname{erf}(u_1) -
+    \operatorname{erf}(u_0)` rounds to zero for :math:`|u| \gtrsim 6`); a
+    term underflows only where the rate at that end underflows, since
+    :math:`d_\ast^2 + u_k^2` is the squared distance there. By
+    Cauchy-Schwarz :math:`d_\ast^2 \ge 0`, so nothing overflows. The
+    ``erfc`` form is used instead of ``erfcx`` because it is the same
+    quantity and an order of magnitude faster on CPU.
+
+    For a short or slow segment, with :math:`p = L\langle\Delta x_m, \Delta v\rangle`
     (:math:`\Delta x_m` at the midpoint :math:`\tau_m`) and :math:`q = Lh`
     both below ``1e-2``, the midpoint series
 
@@ -145,38 +166,43 @@ def _segment_integral_gram(
     tau: Tensor | float,
     length: Tensor | float,
 ) -> Tensor:
-    """:func:`segment_integral` from the Gram entries |dx|^2, <dx, dv>, |dv|^2."""
-    tau = torch.as_tensor(tau, dtype=x2.dtype, device=x2.device)
-    length = torch.as_tensor(length, dtype=x2.dtype, device=x2.device)
-    mid = tau + length / 2
-    a = xv + mid * v2
-    dist_mid = x2 + mid * (xv + a)
-    p = length * a
-    q2 = length.square() * v2
+    r""":func:`segment_integral` from the Gram entries.
+
+    The inputs are :math:`\lVert\Delta x\rVert^2`,
+    :math:`\langle\Delta x, \Delta v\rangle` and :math:`\lVert\Delta
+    v\rVert^2`. With the segment start :math:`\Delta x_0 = \Delta x +
+    \tau_0\Delta v`, :math:`u_0 = \langle\Delta x_0, \Delta v\rangle / h`,
+    :math:`u_1 = u_0 + Lh` and :math:`d_\ast^2 = \lVert\Delta x_0\rVert^2 -
+    u_0^2`.
+    """
+    if isinstance(tau, (int, float)) and tau == 0:
+        a0, d0 = xv, x2
+    else:
+        tau = torch.as_tensor(tau, dtype=x2.dtype, device=x2.device)
+        a0 = xv + tau * v2
+        d0 = x2 + tau * (xv + a0)
+    if not isinstance(length, (int, float)):
+        length = torch.as_tensor(length, dtype=x2.dtype, device=x2.device)
+    half = length / 2
+    a_mid = a0 + half * v2
+    p = length * a_mid
+    q2 = v2 * length**2
     thr = _SERIES_THRESHOLD
     use_series = (q2 < thr * thr) & (p.abs() < thr)
     pc, qc = p.clamp(-thr, thr).square(), q2.clamp(max=thr * thr)
     correction = (2 * pc - qc) / 12 + (
-        qc.square() / 2 - 2 * pc * qc + 2 * pc**2 / 3
+        qc.square() / 2 - 2 * pc * qc + 2 * pc.square() / 3
     ) / 80
-    series = length * torch.exp(bias - dist_mid) * (1 + correction)
-    v2_safe = torch.where(use_series | (v2 <= 0), torch.ones_like(v2), v2)
-    h = v2_safe.sqrt()
-    u_mid = a / h
-    half = length * h / 2
-    quarter = length.square() * v2 / 4
-    rate0 = torch.exp(bias - (dist_mid - p + quarter).clamp(min=0))
-    rate1 = torch.exp(bias - (dist_mid + p + quarter).clamp(min=0))
-    flip = u_mid + half <= 0
-    lo = torch.where(flip, -(u_mid + half), u_mid - half)
-    hi = torch.where(flip, -(u_mid - half), u_mid + half)
-    rate_lo = torch.where(flip, rate1, rate0)
-    rate_hi = torch.where(flip, rate0, rate1)
-    erfcx = torch.special.erfcx
-    term_lo = rate_lo * erfcx(lo.abs())
-    closest = torch.exp(bias - (dist_mid - u_mid.square()).clamp(min=0))
-    closed = torch.where(lo >= 0, term_lo, 2 * closest - term_lo)
-    closed = (closed - rate_hi * erfcx(hi)) * (math.sqrt(math.pi) / 2) / h
+    rate_mid = torch.exp(bias - (d0 + half * (a0 + a_mid)))
+    series = length * rate_mid * (1 + correction)
+    h = torch.where(use_series | (v2 <= 0), 1.0, v2).sqrt()
+    u0 = a0 / h
+    u1 = u0 + length * h
+    sign0 = torch.where(u0 >= 0, 1.0, -1.0).to(x2.dtype)
+    sign1 = torch.where(u1 > 0, 1.0, -1.0).to(x2.dtype)
+    closest = torch.exp(bias - (d0 - u0.square()).clamp(min=0))
+    erfcs = sign0 * torch.erfc(u0.abs()) - sign1 * torch.erfc(u1.abs())
+    closed = closest * (erfcs + (sign1 - sign0)) * (math.sqrt(math.pi) / 2) / h
     return torch.where(use_series, series, closed)
 
 
@@ -443,20 +469,24 @@ class PiVeM(nn.Module):
         :math:`x^{(0)}, \beta \sim \mathcal U(-1, 1)`, :math:`v = 0`,
         :math:`\sigma - 5/B \sim \mathcal U(1/B, 3/B)`,
         :math:`\ell \sim \mathcal U(1/B, 1 - 1/B)`, :math:`c = 1`,
-        :math:`Q \sim \mathcal U(0, 1)`.
+        :math:`Q \sim \mathcal U(0, 1)`. The draws are made on the CPU, so
+        a seed gives the same initial values on every device.
         """
-        gen = None
-        if self.seed is not None:
-            gen = torch.Generator(device=self.x0.device).manual_seed(self.seed)
+        gen = None if self.seed is None else torch.Generator().manual_seed(self.seed)
         inv_b = 1.0 / self.num_bins
+
+        def uniform(param: Tensor, low: float, high: float) -> Tensor:
+            draw = torch.rand(param.shape, generator=gen, dtype=param.dtype)
+            return param.copy_(low + (high - low) * draw)
+
         with torch.no_grad():
-            self.x0.uniform_(-1, 1, generator=gen)
+            uniform(self.x0, -1, 1)
             self.v.zero_()
-            self.beta.uniform_(-1, 1, generator=gen)
-            self.log_sigma.uniform_(inv_b, 3 * inv_b, generator=gen).log_()
-            self.log_lengthscale.uniform_(inv_b, 1 - inv_b, generator=gen).log_()
+            uniform(self.beta, -1, 1)
+            uniform(self.log_sigma, inv_b, 3 * inv_b).log_()
+            uniform(self.log_lengthscale, inv_b, 1 - inv_b).log_()
             self.log_c.zero_()
-            self.q.uniform_(0, 1, generator=gen)
+            uniform(self.q, 0, 1)
 
     def extra_repr(self) -> str:
         """Summarise the configuration in ``repr``."""
@@ -484,6 +514,22 @@ class PiVeM(nn.Module):
         r"""Positions :math:`x(t_b)` at the bin edges, ``[B + 1, N, D]``."""
         x0, v = self.initial_positions(), self.velocities()
         return torch.cat([x0.unsqueeze(0), self.bin_width * v]).cumsum(0)
+
+    def _node_states(self, nodes: Tensor) -> tuple[Tensor, Tensor]:
+        r"""Bin-start positions and velocities of ``nodes``, ``[n, D, B]`` each.
+
+        Node-major, so that gathering pairs copies contiguous rows; only the
+        centring means touch all :math:`N` nodes.
+        """
+        x0 = (self.x0[nodes] - self.x0.mean(0)).unsqueeze(-1)
+        if self.static:
+            v = torch.zeros(
+                nodes.numel(), self.dim, self.num_bins, dtype=x0.dtype, device=x0.device
+            )
+        else:
+            v = (self.v[:, nodes] - self.v.mean(1, keepdim=True)).permute(1, 2, 0)
+        x = torch.cat([x0, self.bin_width * v[..., :-1]], -1).cumsum(-1)
+        return x, v
 
     def _as_time(self, t: Tensor | float) -> Tensor:
         return torch.as_tensor(t, dtype=self.x0.dtype, device=self.x0.device)
@@ -655,9 +701,11 @@ class PiVeM(nn.Module):
             inside[nodes] = True
             keep = inside[row] & inside[col]
             row, col, b, n, s1, s2 = (z[keep] for z in (row, col, b, n, s1, s2))
-        x, v = self.bin_start_positions(), self.velocities()
-        dx = x[b, row] - x[b, col]
-        dv = v[b, row] - v[b, col]
+        used, local = torch.unique(torch.cat([row, col]), return_inverse=True)
+        x, v = self._node_states(used)
+        lrow, lcol = local[: row.numel()], local[row.numel() :]
+        dx = x[lrow, :, b] - x[lcol, :, b]
+        dv = v[lrow, :, b] - v[lcol, :, b]
         return (
             n * (self.beta[row] + self.beta[col] - dx.square().sum(-1))
             - 2 * s1 * (dx * dv).sum(-1)
@@ -665,17 +713,42 @@ class PiVeM(nn.Module):
         ).sum()
 
     def _pair_integral(self, row: Tensor, col: Tensor) -> Tensor:
-        x, v = self.bin_start_positions()[:-1], self.velocities()
-        dx, dv = x[:, row] - x[:, col], v[:, row] - v[:, col]
+        # only the nodes of these pairs, node-major: a gather copies whole
+        # rows, and the Gram entries are sums of D contiguous [P, B] planes
+        used, local = torch.unique(torch.cat([row, col]), return_inverse=True)
+        x, v = self._node_states(used)
+        lrow, lcol = local[: row.numel()], local[row.numel() :]
+        dx = x.index_select(0, lrow) - x.index_select(0, lcol)
+        dv = v.index_select(0, lrow) - v.index_select(0, lcol)
         values = _segment_integral_gram(
-            dx.square().sum(-1),
-            (dx * dv).sum(-1),
-            dv.square().sum(-1),
-            self.beta[row] + self.beta[col],
+            dx.square().sum(1),
+            (dx * dv).sum(1),
+            dv.square().sum(1),
+            (self.beta[row] + self.beta[col]).unsqueeze(-1),
             0.0,
             self.bin_width,
         )
-        return values.sum(0)
+        return values.sum(-1)
+
+    def _pair_integral_at_rest(self, row: Tensor, col: Tensor) -> Tensor:
+        x = self.initial_positions()
+        dist = (x[row] - x[col]).square().sum(-1)
+        return self.horizon * torch.exp(self.beta[row] + self.beta[col] - dist)
+
+    def at_rest(self) -> bool:
+        r"""Whether every node stays at :math:`x_i^{(0)}` and is kept there.
+
+        True for the static model, and for PiVeM while its (centred)
+        velocities are zero and not trained (the first phase of
+        :meth:`fit`). The integral is then
+        :math:`T e^{\beta_i + \beta_j - \lVert x_i^{(0)} - x_j^{(0)}\rVert^2}`,
+        one term per pair instead of :math:`B`.
+        """
+        if self.static:
+            return True
+        if self.v.requires_grad and torch.is_grad_enabled():
+            return False
+        return not bool(self.velocities().any())
 
     def integral_term(
         self,
@@ -686,10 +759,12 @@ class PiVeM(nn.Module):
     ) -> Tensor:
         r"""Return :math:`\sum_{(i,j)} w_{ij}\int_0^T\lambda_{ij}(t)\,dt` over pairs.
 
-        Pairs are processed in chunks of about ``chunk_cells`` (pair, bin)
-        cells; when gradients are needed each chunk is recomputed in the
-        backward pass (activation checkpointing), so memory stays
-        :math:`O(\text{chunk\_cells})`.
+        Each pair's integral is the sum of :math:`B` closed-form bin
+        integrals (:func:`segment_integral`), or a single term when the
+        nodes are at rest (:meth:`at_rest`). Pairs are processed in chunks of
+        about ``chunk_cells`` (pair, bin) cells; when gradients are needed
+        each chunk is recomputed in the backward pass (activation
+        checkpointing), so memory stays :math:`O(\text{chunk\_cells})`.
 
         Parameters
         ----------
@@ -700,14 +775,18 @@ class PiVeM(nn.Module):
         chunk_cells : int
             Cells per chunk (default: ``2**20``).
         """
-        size = max(1, chunk_cells // self.num_bins)
+        if self.at_rest():
+            pair_integral, cells = self._pair_integral_at_rest, 1
+        else:
+            pair_integral, cells = self._pair_integral, self.num_bins
+        size = max(1, chunk_cells // cells)
         total = torch.zeros((), dtype=self.x0.dtype, device=self.x0.device)
         for start in range(0, row.numel(), size):
             r, c = row[start : start + size], col[start : start + size]
             if torch.is_grad_enabled() and row.numel() > size:
-                part = grad_checkpoint(self._pair_integral, r, c, use_reentrant=False)
+                part = grad_checkpoint(pair_integral, r, c, use_reentrant=False)
             else:
-                part = self._pair_integral(r, c)
+                part = pair_integral(r, c)
             if weight is not None:
                 part = part * weight[start : start + size]
             total = total + part.sum()
