@@ -17,9 +17,65 @@ if TYPE_CHECKING:
 __all__ = ["animate_embedding", "inferred_communities", "plot_trajectories"]
 
 
-def inferred_communities(model: PiVeM) -> Tensor:
-    r"""Hard community of every node: :math:`\arg\max_k C_{ik}`, ``C = softmax(Q)``."""
-    return torch.softmax(model.q.detach(), dim=-1).argmax(-1).cpu()
+def inferred_communities(
+    model: PiVeM,
+    num_communities: int | None = None,
+    *,
+    method: str = "trajectories",
+    num_times: int = 50,
+    seed: int = 0,
+) -> Tensor:
+    r"""Hard community of every node, inferred from a fitted model.
+
+    ``method="trajectories"`` (default) clusters the nodes' whole paths:
+    k-means on the positions :math:`x_i(t_1), \dots, x_i(t_m)` at ``num_times``
+    equally spaced times, each time slice centred first (distances, and so
+    the likelihood, do not change when all nodes are shifted together).
+    Nodes that travel together end up together, which is what the
+    trajectory plots show.
+
+    ``method="prior"`` takes :math:`\arg\max_k C_{ik}` with
+    :math:`C = \mathrm{softmax}(Q)`, the soft memberships of the GP prior.
+    With the default weak prior (:math:`\lambda = 10^5`) these barely move
+    from their initial values, so they are informative only for fits with a
+    strong prior.
+
+    Parameters
+    ----------
+    model : PiVeM
+        A fitted model.
+    num_communities : int, optional
+        Number of clusters (default: the model's ``num_communities``, at most
+        the number of nodes). Ignored for ``method="prior"``.
+    method : {"trajectories", "prior"}
+        How to assign nodes (see above).
+    num_times : int
+        Time points per trajectory for ``"trajectories"`` (default: ``50``).
+    seed : int
+        Seed of k-means (default: ``0``).
+
+    Returns
+    -------
+    Tensor
+        ``[num_nodes]`` int64 labels on the CPU.
+    """
+    if method == "prior":
+        return torch.softmax(model.q.detach(), dim=-1).argmax(-1).cpu()
+    if method != "trajectories":
+        raise ValueError(f"method must be 'trajectories' or 'prior', got {method!r}")
+    from sklearn.cluster import KMeans
+
+    k = model.num_communities if num_communities is None else int(num_communities)
+    if k < 1:
+        raise ValueError(f"num_communities must be >= 1, got {k}")
+    k = min(k, model.num_nodes)
+    times = torch.linspace(0, model.horizon, num_times, dtype=model.x0.dtype)
+    with torch.no_grad():
+        xy = model.positions(times.to(model.x0.device)).cpu().numpy()
+    xy = xy - xy.mean(axis=1, keepdims=True)  # [times, nodes, dim]
+    features = xy.transpose(1, 0, 2).reshape(model.num_nodes, -1)
+    labels = KMeans(k, n_init=10, random_state=seed).fit_predict(features)
+    return torch.as_tensor(labels, dtype=torch.int64)
 
 
 def _trajectories(model: PiVeM, num_times: int) -> tuple[np.ndarray, np.ndarray]:

@@ -326,7 +326,7 @@ def one_thread():
 
 
 def test_recovery_beats_static_baseline_on_synthetic_network(one_thread):
-    stream, _ = latent_space_network(
+    stream, truth = latent_space_network(
         num_nodes=40,
         num_bins=10,
         radius=1.0,
@@ -351,6 +351,13 @@ def test_recovery_beats_static_baseline_on_synthetic_network(one_thread):
         assert auc[task]["pivem"] > auc[task]["preferential_attachment"] + 0.1, auc
     # the static model really has zero velocities
     assert not result["models"]["static_ldm"].velocities().any()
+    # the planted communities come back from the fitted trajectories
+    from sklearn.metrics import adjusted_rand_score
+
+    from dyngraph.models.pivem_plot import inferred_communities
+
+    found = inferred_communities(result["models"]["pivem"], 4)
+    assert adjusted_rand_score(truth.communities.numpy(), found.numpy()) > 0.8
 
 
 def test_save_and_load_give_identical_predictions(tmp_path):
@@ -438,6 +445,9 @@ def test_plots_draw_trajectories_and_write_gif(tmp_path):
     end = model.positions(1.0)[0].detach().numpy()
     np.testing.assert_allclose(ax.lines[2].get_xydata()[-1], end[2])
     assert inferred_communities(model).shape == (5,)
+    assert inferred_communities(model, method="prior").shape == (5,)
+    with pytest.raises(ValueError, match="method"):
+        inferred_communities(model, method="spectral")
     path = animate_embedding(model, tmp_path / "a.gif", frames=6, fps=5)
     with Image.open(path) as gif:
         assert gif.n_frames == 6
