@@ -11,20 +11,23 @@ r"""Sparse equation discovery.
 * :mod:`~dyngraph.discovery.cli`: the ``dyngraph discover`` command.
 """
 
-from dyngraph.discovery.model_error import ModelErrorSINDy
-from dyngraph.discovery.network import (
-    GraphLibrary,
-    NetworkSINDy,
-    edge_auc,
-    format_equations,
-)
-from dyngraph.discovery.sindy import (
-    as_trajectories,
-    coefficient_error,
-    fit_sindy,
-    support_f1,
-    true_coefficients,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "ModelErrorSINDy": "model_error",
+    "GraphLibrary": "network",
+    "NetworkSINDy": "network",
+    "edge_auc": "network",
+    "format_equations": "network",
+    "as_trajectories": "sindy",
+    "coefficient_error": "sindy",
+    "fit_sindy": "sindy",
+    "support_f1": "sindy",
+    "true_coefficients": "sindy",
+}
 
 __all__ = [
     "GraphLibrary",
@@ -38,3 +41,10 @@ __all__ = [
     "support_f1",
     "true_coefficients",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # imported on first use, so that the ``dyngraph`` command starts quickly
+    if name in _WHERE:
+        return getattr(import_module(f"dyngraph.discovery.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'dyngraph.discovery' has no attribute {name!r}")
