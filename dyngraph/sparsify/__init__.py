@@ -5,7 +5,8 @@ Laplacian approximates :math:`L_G`, kept up to date under edge insertions and
 deletions by non-backtracking random walks that run on CPU or CUDA:
 
 - :func:`nonbacktracking_walks`: the vectorised, seeded walk kernel;
-- :func:`initial_sparsifier`: spanning tree plus high-stretch off-tree edges;
+- :func:`initial_sparsifier`: spanning tree plus off-tree edges chosen by
+  stretch and by spectral perturbation analysis (Joule heat);
 - :class:`DynamicSparsifier`: batched ``insert`` / ``delete``, save and load;
 - :func:`condition_number`, :func:`pcg_iterations`,
   :func:`effective_resistance`, :func:`spielman_srivastava`: spectral checks

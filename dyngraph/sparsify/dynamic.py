@@ -19,8 +19,11 @@ against the same :math:`H`.
 there; then walkers run in the updated :math:`G` from :math:`p` to :math:`q`
 with no budget and the minimum-resistance path found is copied into
 :math:`H`. When no walker arrives, the minimum-resistance path of :math:`G`
-(Dijkstra on :math:`1/w`) is copied instead, so :math:`H` stays connected
-wherever :math:`G` is.
+(Dijkstra on :math:`1/w`) is copied instead. When deletions cut :math:`G`
+between the ends of a deleted edge of :math:`H` (no repair path exists), the
+pieces of :math:`H` inside each component of :math:`G` are joined by a
+maximum-weight spanning forest of the contracted graph, so :math:`H` always
+spans every component of :math:`G`.
 
 Per-update work is walkers × steps, independent of the graph size; each
 batch also rebuilds the CSR arrays of :math:`H` (and of :math:`G` when a
@@ -70,14 +73,39 @@ class UpdateReport:
     walker_steps: int
 
 
+def _merge(
+    key: Tensor, weight: Tensor, new_key: Tensor, new_weight: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Merge keys absent from the sorted ``key`` into it (a linear pass)."""
+    order = torch.argsort(new_key)
+    new_key, new_weight = new_key[order], new_weight[order]
+    position = torch.searchsorted(key, new_key) + torch.arange(
+        new_key.numel(), device=key.device
+    )
+    fresh = torch.zeros(key.numel() + new_key.numel(), dtype=torch.bool)
+    fresh = fresh.to(key.device)
+    fresh[position] = True
+    out_key = torch.empty(fresh.numel(), dtype=key.dtype, device=key.device)
+    out_weight = torch.empty(fresh.numel(), dtype=weight.dtype, device=key.device)
+    out_key[position], out_key[~fresh] = new_key, key
+    out_weight[position], out_weight[~fresh] = new_weight, weight
+    return out_key, out_weight
+
+
 class _EdgeSet:
-    """Undirected weighted edges as sorted keys ``u * n + v`` (``u < v``)."""
+    """Undirected weighted edges as sorted keys ``u * n + v`` (``u < v``).
+
+    The directed keys ``u * n + v`` of both orientations, sorted, are kept
+    alongside once the CSR arrays have been asked for, and updated by merges,
+    so a batch costs :math:`O(E)` memory traffic and no full sort.
+    """
 
     def __init__(self, n: int, key: Tensor, weight: Tensor) -> None:
         self.n = n
         order = torch.argsort(key)
         self.key = key[order]
         self.weight = weight[order]
+        self._directed: tuple[Tensor, Tensor] | None = None
         self._csr: tuple[Tensor, Tensor, Tensor] | None = None
 
     def find(self, key: Tensor) -> tuple[Tensor, Tensor]:
@@ -87,33 +115,53 @@ class _EdgeSet:
         position = torch.searchsorted(self.key, key).clamp(max=self.key.numel() - 1)
         return self.key[position] == key, position
 
+    def changed_weights(self) -> None:
+        """Drop the cached arrays after weights were changed in place."""
+        self._directed = self._csr = None
+
     def add(self, key: Tensor, weight: Tensor) -> None:
         """Add new keys (not already present)."""
-        if key.numel():
-            key = torch.cat([self.key, key])
-            order = torch.argsort(key)
-            self.key = key[order]
-            self.weight = torch.cat([self.weight, weight])[order]
-            self._csr = None
+        if key.numel() == 0:
+            return
+        self.key, self.weight = _merge(self.key, self.weight, key, weight)
+        if self._directed is not None:
+            u, v = key // self.n, key % self.n
+            self._directed = _merge(
+                *self._directed,
+                torch.cat([key, v * self.n + u]),
+                torch.cat([weight, weight]),
+            )
+        self._csr = None
 
     def remove(self, key: Tensor) -> None:
         present, position = self.find(key)
         keep = torch.ones_like(self.key, dtype=torch.bool)
         keep[position[present]] = False
         self.key, self.weight = self.key[keep], self.weight[keep]
+        if self._directed is not None:
+            gone = key[present]
+            u, v = gone // self.n, gone % self.n
+            directed, weight = self._directed
+            drop = torch.searchsorted(directed, torch.cat([gone, v * self.n + u]))
+            keep = torch.ones_like(directed, dtype=torch.bool)
+            keep[drop] = False
+            self._directed = directed[keep], weight[keep]
         self._csr = None
 
     def csr(self) -> tuple[Tensor, Tensor, Tensor]:
+        """``rowptr``, ``col`` and ``weight`` of the symmetric adjacency."""
         if self._csr is None:
-            u, v = self.key // self.n, self.key % self.n
-            directed = torch.cat([self.key, v * self.n + u])
-            order = torch.argsort(directed)
-            row = torch.cat([u, v])[order]
-            col = torch.cat([v, u])[order]
-            weight = torch.cat([self.weight, self.weight])[order]
-            rowptr = torch.zeros(self.n + 1, dtype=torch.long, device=self.key.device)
+            if self._directed is None:
+                u, v = self.key // self.n, self.key % self.n
+                directed = torch.cat([self.key, v * self.n + u])
+                order = torch.argsort(directed)
+                weight = torch.cat([self.weight, self.weight])[order]
+                self._directed = directed[order], weight
+            directed, weight = self._directed
+            row = directed // self.n
+            rowptr = torch.zeros(self.n + 1, dtype=torch.long, device=row.device)
             rowptr[1:] = torch.bincount(row, minlength=self.n).cumsum(0)
-            self._csr = (rowptr, col, weight)
+            self._csr = (rowptr, directed % self.n, weight)
         return self._csr
 
     def scipy(self) -> sp.csr_matrix:
@@ -314,7 +362,8 @@ class DynamicSparsifier:
             self._g.weight[g_pos[in_g]] += weight[in_g]
             in_h, h_pos = self._h.find(key[in_g])
             self._h.weight[h_pos[in_h]] += weight[in_g][in_h]
-            self._g._csr = self._h._csr = None
+            self._g.changed_weights()
+            self._h.changed_weights()
         key, weight = key[~in_g], weight[~in_g]
         self._g.add(key, weight)
         added, work = 0, 0
@@ -388,32 +437,76 @@ class DynamicSparsifier:
             + torch.maximum(a[valid], b[valid])
         ]
         failed = (~result.found).nonzero().squeeze(1)
+        cut = False
         if failed.numel():
-            path_keys.append(self._shortest_paths(lost[failed]))
+            keys, cut = self._shortest_paths(lost[failed])
+            path_keys.append(keys)
         candidate = torch.unique(torch.cat(path_keys))
         present, _ = self._h.find(candidate)
         candidate = candidate[~present]
         _, position = self._g.find(candidate)
         self._h.add(candidate, self._g.weight[position])
-        return UpdateReport(
-            key.numel(), candidate.numel(), lost.numel(), result.walker_steps
-        )
+        added = candidate.numel()
+        if cut:
+            bridges = self._reconnect()
+            _, position = self._g.find(bridges)
+            self._h.add(bridges, self._g.weight[position])
+            added += bridges.numel()
+        return UpdateReport(key.numel(), added, lost.numel(), result.walker_steps)
 
-    def _shortest_paths(self, keys: Tensor) -> Tensor:
-        """Keys of the edges on minimum-resistance paths of :math:`G`."""
+    def _shortest_paths(self, keys: Tensor, chunk: int = 64) -> tuple[Tensor, bool]:
+        """Edges on minimum-resistance paths of :math:`G`; whether a pair was cut."""
         g = self._g.scipy()
         g.data = 1.0 / g.data
         sources = (keys // self.num_nodes).cpu().numpy()
         targets = (keys % self.num_nodes).cpu().numpy()
-        _, parent = csgraph.dijkstra(g, indices=sources, return_predecessors=True)
         found: list[int] = []
-        for row, (source, target) in enumerate(zip(sources, targets, strict=True)):
-            node = target
-            while parent[row, node] >= 0 and node != source:
-                step = parent[row, node]
-                found.append(min(node, step) * self.num_nodes + max(node, step))
-                node = step
-        return torch.tensor(found, dtype=torch.long, device=self.device)
+        cut = False
+        for first in range(0, sources.size, chunk):
+            part = slice(first, first + chunk)
+            _, parent = csgraph.dijkstra(
+                g, indices=sources[part], return_predecessors=True
+            )
+            for row, (source, target) in enumerate(
+                zip(sources[part], targets[part], strict=True)
+            ):
+                cut |= bool(parent[row, target] < 0)
+                node = target
+                while parent[row, node] >= 0 and node != source:
+                    step = parent[row, node]
+                    found.append(min(node, step) * self.num_nodes + max(node, step))
+                    node = step
+        return torch.tensor(found, dtype=torch.long, device=self.device), cut
+
+    def _reconnect(self) -> Tensor:
+        """Edges of :math:`G` that join the pieces of :math:`H` within components of G.
+
+        When deletions cut :math:`G` between the ends of a deleted edge of
+        :math:`H`, no path can repair it, yet :math:`H` may have lost the
+        only link of a vertex to the rest of its component of :math:`G`
+        (e.g. a vertex whose one edge in :math:`H` went to a vertex that is
+        now isolated). The components of :math:`H` are contracted and a
+        maximum-weight spanning forest of the contracted :math:`G` is added,
+        so :math:`H` spans every component of :math:`G` again.
+        """
+        g, h = self._g.scipy(), self._h.scipy()
+        _, label = csgraph.connected_components(h, directed=False)
+        upper = sp.triu(g, k=1).tocoo()
+        a, b, w = label[upper.row], label[upper.col], upper.data
+        cross = np.flatnonzero(a != b)
+        if cross.size == 0:
+            return torch.zeros(0, dtype=torch.long, device=self.device)
+        cross = cross[np.argsort(-w[cross], kind="stable")]
+        low, high = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
+        k = int(label.max()) + 1
+        pair, first = np.unique(low * k + high, return_index=True)
+        best = cross[first]
+        contracted = sp.coo_matrix((1.0 / w[best], (pair // k, pair % k)), shape=(k, k))
+        forest = csgraph.minimum_spanning_tree(contracted).tocoo()
+        link = forest.row.astype(np.int64) * k + forest.col
+        chosen = best[np.searchsorted(pair, link)]
+        keys = upper.row[chosen].astype(np.int64) * self.num_nodes + upper.col[chosen]
+        return torch.from_numpy(keys).to(self.device)
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:

@@ -317,7 +317,7 @@ def _jl_resistance(
     """
     n = matrix.shape[0]
     rng = np.random.default_rng(seed)
-    w = matrix[u, v].A1
+    w = np.asarray(matrix[u, v]).ravel()
     q = rng.choice([-1.0, 1.0], size=(len(u), dim)) / math.sqrt(dim)
     incidence = sp.csr_matrix(
         (

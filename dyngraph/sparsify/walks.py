@@ -201,58 +201,72 @@ def _walk_chunk(
     ``walker_id``, its resistance and its number of moves, and the total
     number of moves. With ``paths`` (``[n, max_steps + 1]``, pre-filled with
     ``-1``) every walker writes its trajectory.
+
+    The integer state of the live walkers is one ``[m, 6]`` tensor (columns
+    below) and the float state one ``[m, 2]`` tensor, so dropping the walkers
+    that stopped is two gathers per move.
     """
     n = walker_id.numel()
     device = col.device
-    slot = torch.arange(n, device=device)
+    slot_c, pair_c, prev_c, cur_c, base_c, target_c = range(6)
     base = _hash32(_hash32(call_key ^ (walker_id & _MASK32)) ^ (walker_id >> 32))
-    cur = source
-    prev = torch.full_like(cur, -1)
-    resistance = torch.zeros(n, dtype=inv_weight.dtype, device=device)
+    state = torch.stack(
+        [
+            torch.arange(n, device=device),
+            pair,
+            torch.full_like(source, -1),
+            source,
+            base,
+            target[pair],
+        ],
+        dim=1,
+    )
+    real = torch.stack([torch.zeros_like(limit[pair]), limit[pair]], dim=1)
     done = torch.zeros(int(pair.max()) + 1 if n else 0, dtype=torch.bool, device=device)
     if paths is not None:
         paths[:, 0] = source
+    live = (degree[source] > 0).nonzero().squeeze(1)
+    if live.numel() < n:
+        state, real = state[live], real[live]
     hits: list[tuple[Tensor, Tensor, Tensor]] = []
     work = 0
     for step in range(max_steps):
-        d = degree[cur]
-        choices = d if step == 0 else d - 1
-        alive = choices > 0
-        if first_hit and step > 0:
-            alive &= ~done[pair]
-        if not bool(alive.all()):
-            slot, pair, cur, prev, resistance, base, choices = (
-                t[alive] for t in (slot, pair, cur, prev, resistance, base, choices)
-            )
-            d = degree[cur]
-        if slot.numel() == 0:
+        if state.shape[0] == 0:
             break
-        work += slot.numel()
-        draw = _hash32(base ^ _hash32(step ^ _GOLDEN))
+        work += state.shape[0]
+        cur, prev = state[:, cur_c], state[:, prev_c]
+        d = degree[cur]
         row = start[cur]
-        edge = row + ((draw * choices) >> 32)
-        if step > 0:
+        draw = _hash32(state[:, base_c] ^ _hash32(step ^ _GOLDEN))
+        if step == 0:
+            edge = row + ((draw * d) >> 32)
+        else:
+            edge = row + ((draw * (d - 1)) >> 32)
             edge = torch.where(col[edge] == prev, row + d - 1, edge)
         nxt = col[edge]
-        resistance = resistance + inv_weight[edge]
-        over = resistance >= limit[pair]
-        hit = (nxt == target[pair]) & ~over
+        resistance = real[:, 0] + inv_weight[edge]
+        over = resistance >= real[:, 1]
+        hit = (nxt == state[:, target_c]) & ~over
         if paths is not None:
-            paths[slot, step + 1] = nxt
+            paths[state[:, slot_c], step + 1] = nxt
+        stop = over | hit
         if bool(hit.any()):
             hits.append(
                 (
-                    slot[hit],
+                    state[hit, slot_c],
                     resistance[hit],
-                    torch.full_like(slot[hit], step + 1),
+                    torch.full_like(resistance[hit], step + 1, dtype=torch.long),
                 )
             )
             if first_hit:
-                done[pair[hit]] = True
-        keep = ~(over | hit)
-        slot, pair, prev, cur, resistance, base = (
-            t[keep] for t in (slot, pair, cur, nxt, resistance, base)
-        )
+                done[state[hit, pair_c]] = True
+                stop |= done[state[:, pair_c]]
+        stop |= degree[nxt] <= 1
+        live = (~stop).nonzero().squeeze(1)
+        state = state[live]
+        state[:, prev_c] = cur[live]
+        state[:, cur_c] = nxt[live]
+        real = torch.stack([resistance[live], real[live, 1]], dim=1)
     if hits:
         hit_slot, hit_r, hit_steps = (
             torch.cat(parts) for parts in zip(*hits, strict=True)

@@ -63,11 +63,18 @@ def test_sizes_and_quality(mesh):
     assert is_subgraph_with_weights(h, mesh)
     kappa = condition_number(mesh, h)
     assert kappa < tree_kappa / 3
-    unfiltered = initial_sparsifier(mesh, similarity_filter=False)
-    assert kappa < condition_number(mesh, unfiltered)
+    stretch = initial_sparsifier(mesh, method="stretch")
+    assert stretch.nnz == h.nnz and is_subgraph_with_weights(stretch, mesh)
+    # the spectral rounds beat stretch alone at the same size
+    assert kappa < 0.7 * condition_number(mesh, stretch)
+    unfiltered = initial_sparsifier(mesh, method="stretch", similarity_filter=False)
+    assert condition_number(mesh, stretch) < condition_number(mesh, unfiltered)
     assert initial_sparsifier(mesh, num_edges=n + 50).nnz // 2 == n + 50
-    target = initial_sparsifier(mesh, target_condition=40.0)
-    assert condition_number(mesh, target) <= 40.0
+    for method in ("spectral", "stretch"):
+        target = initial_sparsifier(mesh, target_condition=40.0, method=method)
+        assert condition_number(mesh, target) <= 40.0
+    with pytest.raises(ValueError, match="method"):
+        initial_sparsifier(mesh, method="grass")
     with pytest.raises(ValueError, match="num_edges"):
         initial_sparsifier(mesh, num_edges=10)
     with pytest.raises(ValueError, match="at most one"):
@@ -83,3 +90,13 @@ def test_real_delaunay_files(shared_data):
         assert h.nnz / 2 / n == pytest.approx(1.1, abs=0.002)
         # the reference's initial sparsifiers: kappa ~100 at 1.09-1.14 edges/node
         assert condition_number(g, h) < 200
+
+
+def test_forest_and_disconnected_input():
+    # a path plus an isolated vertex: no off-tree edges at all
+    a = sp.csr_matrix((np.ones(4), ([0, 1, 1, 2], [1, 0, 2, 1])), (5, 5))
+    for method in ("spectral", "stretch"):
+        h = initial_sparsifier(a, method=method)
+        assert (h != a).nnz == 0
+    two = sp.block_diag([a, a]).tocsr()
+    assert (initial_sparsifier(two, target_condition=2.0) != two).nnz == 0
