@@ -12,7 +12,8 @@ and reports:
 - from-scratch rebuilds on the final graph: the same method at the same size
   (spectral, and stretch-only), and the spectral method grown until its kappa
   is at most the dynamic sparsifier's (a rebuild that guarantees similar kappa);
-- the median per-batch update time and the rebuild times over it;
+- the median per-batch update time and walker moves, and the rebuild times
+  over it;
 - on graphs up to 2^14 nodes, the Spielman-Srivastava sampler of the same size
   and PCG iterations (rtol 1e-8) with each sparsifier as preconditioner.
 
@@ -154,10 +155,12 @@ def run_protocol(name: str, budget: float, small: int) -> dict:
     }
     stream = local_edge_stream(g0, seed=0)
     times = {"insert": [], "delete": []}
+    moves = {"insert": [], "delete": []}
     kept = 0
     for kind, edges in stream:
         report, seconds = timed(getattr(ds, kind), edges)
         times[kind].append(seconds)
+        moves[kind].append(report.walker_steps)
         kept += report.added if kind == "insert" else 0
         if kind == "insert" and len(times["insert"]) == 10:
             g_mid = ds.graph
@@ -186,6 +189,8 @@ def run_protocol(name: str, budget: float, small: int) -> dict:
     row["density_rebuild_target"] = target.nnz / 2 / n
     row["insert_batch_s"] = statistics.median(times["insert"])
     row["delete_batch_s"] = statistics.median(times["delete"])
+    row["insert_batch_moves"] = statistics.median(moves["insert"])
+    row["delete_batch_moves"] = statistics.median(moves["delete"])
     row["insert_batch_size"] = stream[0][1].shape[1]
     row["delete_batch_size"] = stream[-1][1].shape[1]
     for key in ("rebuild_s", "rebuild_target_s"):
@@ -208,15 +213,16 @@ def run_college(budget: float, window_days: float = 7.0, every: int = 20) -> dic
     day = 86400.0
     ds = DynamicSparsifier(n, budget=budget, seed=0)
     history, times = [], []
-    edges_seen = 0
+    edges_seen = moves = 0
     for step, update in enumerate(
         sliding_window_updates(stream, window_days * day, day), start=1
     ):
         t0 = time.perf_counter()
         if update.delete.shape[1]:
-            ds.delete(update.delete)
+            moves += ds.delete(update.delete).walker_steps
         if update.insert.shape[1]:
-            ds.insert(update.insert, update.insert_weight.double())
+            weight = update.insert_weight.double()
+            moves += ds.insert(update.insert, weight).walker_steps
         seconds = time.perf_counter() - t0
         edges_seen += update.insert.shape[1] + update.delete.shape[1]
         if step > 1:  # the first step inserts the whole first window
@@ -239,6 +245,7 @@ def run_college(budget: float, window_days: float = 7.0, every: int = 20) -> dic
         "window_days": window_days,
         "steps": step,
         "updates": edges_seen,
+        "walker_moves": moves,
         "history": history,
         "kappa_final": condition_number(g, h),
         "kappa_rebuild": condition_number(g, rebuilt),
@@ -272,6 +279,8 @@ SPEED = [
     ("insert_batch_size", "ins/batch"),
     ("insert_batch_s", "t_ins"),
     ("delete_batch_s", "t_del"),
+    ("insert_batch_moves", "moves_ins"),
+    ("delete_batch_moves", "moves_del"),
     ("rebuild_s", "t_rb"),
     ("rebuild_stretch_s", "t_rb_str"),
     ("rebuild_target_s", "t_rb_tgt"),
@@ -360,7 +369,7 @@ def main() -> None:
             "CollegeMsg end: kappa {kappa_final:.4g} (rebuild {kappa_rebuild:.4g}), "
             "|E_H| {sparsifier_edges} of |E_G| {graph_edges}; step "
             "{step_s_median:.3g} s, rebuild {rebuild_s:.3g} s "
-            "({rebuild_over_step:.0f}x)".format(**college)
+            "({rebuild_over_step:.3g}x); {walker_moves} walker moves".format(**college)
         )
     print(
         "walker moves/s: torch 1 thread {:.3g}, 2 threads {:.3g}; pure Python "

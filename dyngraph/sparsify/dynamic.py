@@ -25,6 +25,13 @@ pieces of :math:`H` inside each component of :math:`G` are joined by a
 maximum-weight spanning forest of the contracted graph, so :math:`H` always
 spans every component of :math:`G`.
 
+Walks that cannot succeed are skipped without changing any decision: an
+insertion whose ends lie in different connected components of :math:`H`
+(labels cached and merged as :math:`H` grows) is critical for every seed, and
+a repair whose ends :math:`G` no longer joins goes straight to the
+shortest-path fallback. The other pairs keep their walker indices, so their
+draws, and hence :math:`H`, are exactly those of walking every pair.
+
 Per-update work is walkers × steps, independent of the graph size; each
 batch also rebuilds the CSR arrays of :math:`H` (and of :math:`G` when a
 deletion needs repair) with one sort, :math:`O(E \log E)`.
@@ -164,6 +171,23 @@ class _EdgeSet:
             self._csr = (rowptr, directed % self.n, weight)
         return self._csr
 
+    def components(self) -> Tensor:
+        """``[n]`` int64 connected-component label of every vertex."""
+        rowptr, col, _ = self.csr()
+        adjacency = sp.csr_matrix(
+            (
+                np.ones(col.numel(), dtype=np.int8),
+                col.cpu().numpy(),
+                rowptr.cpu().numpy(),
+            ),
+            shape=(self.n, self.n),
+        )
+        # the adjacency is symmetric: weak components, no symmetrising copy
+        _, label = csgraph.connected_components(
+            adjacency, directed=True, connection="weak"
+        )
+        return torch.from_numpy(label.astype(np.int64)).to(rowptr.device)
+
     def scipy(self) -> sp.csr_matrix:
         u = (self.key // self.n).cpu().numpy()
         v = (self.key % self.n).cpu().numpy()
@@ -270,6 +294,7 @@ class DynamicSparsifier:
         self._calls = 0
         self._g = _edge_set(g, self.device)
         self._h = _edge_set(h, self.device)
+        self._labels: Tensor | None = None
 
     # ------------------------------------------------------------------ views
     @property
@@ -371,24 +396,56 @@ class DynamicSparsifier:
             chunk_key = key[first : first + self.max_batch]
             chunk_weight = weight[first : first + self.max_batch]
             rowptr, col, w = self._h.csr()
+            source = chunk_key // self.num_nodes
+            target = chunk_key % self.num_nodes
+            labels = self._components()
             result = nonbacktracking_walks(
                 rowptr,
                 col,
                 w,
-                chunk_key // self.num_nodes,
-                chunk_key % self.num_nodes,
+                source,
+                target,
                 num_walkers=self.num_walkers,
                 max_steps=self.max_steps,
                 budget=self.budget,
                 target_weight=chunk_weight,
                 first_hit=True,
                 seed=self._next_seed(),
+                skip=labels[source] != labels[target],
             )
             work += result.walker_steps
             critical = ~result.found
             self._h.add(chunk_key[critical], chunk_weight[critical])
+            self._join_components(chunk_key[critical])
             added += int(critical.sum())
         return UpdateReport(int(in_g.numel()), added, 0, work)
+
+    def _components(self) -> Tensor:
+        """Connected-component label of every vertex in :math:`H` (cached).
+
+        A walk never leaves the component of its source, so an insertion
+        whose ends have different labels (an end with no edge in :math:`H`
+        included) is critical for every seed; :meth:`insert` skips its walks.
+        """
+        if self._labels is None:
+            self._labels = self._h.components()
+        return self._labels
+
+    def _join_components(self, key: Tensor) -> None:
+        """Update the cached labels after the edges ``key`` joined :math:`H`."""
+        if self._labels is None or key.numel() == 0:
+            return
+        a = self._labels[key // self.num_nodes]
+        b = self._labels[key % self.num_nodes]
+        cross = a != b
+        if not bool(cross.any()):
+            return
+        k = int(self._labels.max()) + 1
+        a, b = a[cross].cpu().numpy(), b[cross].cpu().numpy()
+        links = sp.coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(k, k))
+        _, merged = csgraph.connected_components(links, directed=False)
+        merged = torch.from_numpy(merged.astype(np.int64)).to(self.device)
+        self._labels = merged[self._labels]
 
     def delete(self, edges: EdgesLike) -> UpdateReport:
         """Delete a batch of edges from :math:`G` and :math:`H`, repairing :math:`H`.
@@ -415,19 +472,26 @@ class DynamicSparsifier:
         self._g.remove(key)
         lost = key[in_h]
         self._h.remove(lost)
+        if lost.numel():
+            self._labels = None  # H may have split; recomputed when needed
         if lost.numel() == 0:
             return UpdateReport(key.numel(), 0, 0, 0)
         rowptr, col, w = self._g.csr()
+        source, target = lost // self.num_nodes, lost % self.num_nodes
+        # no walk leaves its component of G: ends that G no longer joins are
+        # left to the shortest-path fallback, which detects the cut
+        labels = self._g.components()
         result = nonbacktracking_walks(
             rowptr,
             col,
             w,
-            lost // self.num_nodes,
-            lost % self.num_nodes,
+            source,
+            target,
             num_walkers=self.repair_walkers,
             max_steps=self.repair_steps,
             return_paths=True,
             seed=self._next_seed(),
+            skip=labels[source] != labels[target],
         )
         paths = result.paths
         a, b = paths[:, :-1], paths[:, 1:]
@@ -558,6 +622,7 @@ class DynamicSparsifier:
             state["sparsifier_key"].to(self.device),
             state["sparsifier_weight"].to(self.device),
         )
+        self._labels = None
 
     def save(self, path: str | Path) -> None:
         """Write :meth:`state_dict` to ``path`` with ``torch.save``."""

@@ -50,21 +50,31 @@ __all__ = ["WalkResult", "nonbacktracking_walks", "walk_seed"]
 
 _MASK32 = 0xFFFFFFFF
 _GOLDEN = 0x9E3779B9
+_WAVES = (8, 32, 64, 128, 256)  # first_hit wave bounds (walker indices)
 
 
 def _mul32(x: Tensor | int, c: int) -> Tensor | int:
-    """``x * c mod 2**32`` for ``0 <= x, c < 2**32`` without int64 overflow."""
-    low, high = c & 0xFFFF, c >> 16
-    return (x * low + (((x * high) & 0xFFFF) << 16)) & _MASK32
+    """``x * c mod 2**32`` for ``0 <= x, c < 2**32``.
+
+    Tensors use int64 multiplication, which wraps modulo :math:`2^{64}` on
+    CPU and CUDA, so the low 32 bits of the product are exact.
+    """
+    return (x * c) & _MASK32
 
 
 def _hash32(x: Tensor | int) -> Tensor | int:
     """Wellons' ``lowbias32`` integer hash of ``0 <= x < 2**32``."""
-    x = x ^ (x >> 16)
-    x = _mul32(x, 0x7FEB352D)
-    x = x ^ (x >> 15)
-    x = _mul32(x, 0x846CA68B)
-    return x ^ (x >> 16)
+    if isinstance(x, int):
+        x = x ^ (x >> 16)
+        x = _mul32(x, 0x7FEB352D)
+        x = x ^ (x >> 15)
+        x = _mul32(x, 0x846CA68B)
+        return x ^ (x >> 16)
+    x = x ^ (x >> 16)  # a new tensor: the in-place steps below leave `x` alone
+    x.mul_(0x7FEB352D).bitwise_and_(_MASK32)
+    x.bitwise_xor_(x >> 15)
+    x.mul_(0x846CA68B).bitwise_and_(_MASK32)
+    return x.bitwise_xor_(x >> 16)
 
 
 def walk_seed(seed: int | torch.Generator | None) -> int:
@@ -202,71 +212,87 @@ def _walk_chunk(
     number of moves. With ``paths`` (``[n, max_steps + 1]``, pre-filled with
     ``-1``) every walker writes its trajectory.
 
-    The integer state of the live walkers is one ``[m, 6]`` tensor (columns
-    below) and the float state one ``[m, 2]`` tensor, so dropping the walkers
-    that stopped is two gathers per move.
+    The state of the live walkers is kept in contiguous 1-D tensors, and every
+    gather is an ``index_select`` (several times faster on CPU than advanced
+    indexing or column views of a 2-D state); walkers that stopped are dropped
+    after each move. Without ``first_hit`` and ``paths``, a walker also stops
+    once its resistance exceeds the best hit of its pair so far (it can no
+    longer win), which leaves every returned hit that can win unchanged.
     """
     n = walker_id.numel()
     device = col.device
-    slot_c, pair_c, prev_c, cur_c, base_c, target_c = range(6)
     base = _hash32(_hash32(call_key ^ (walker_id & _MASK32)) ^ (walker_id >> 32))
-    state = torch.stack(
-        [
-            torch.arange(n, device=device),
-            pair,
-            torch.full_like(source, -1),
-            source,
-            base,
-            target[pair],
-        ],
-        dim=1,
-    )
-    real = torch.stack([torch.zeros_like(limit[pair]), limit[pair]], dim=1)
-    done = torch.zeros(int(pair.max()) + 1 if n else 0, dtype=torch.bool, device=device)
+    slot = torch.arange(n, device=device)
+    cur = source
+    prev = torch.full_like(source, -1)
+    wanted = target.index_select(0, pair)
+    lim = limit.index_select(0, pair)
+    real = torch.zeros_like(lim)
+    num_local = int(pair.max()) + 1 if n else 0
+    done = torch.zeros(num_local, dtype=torch.bool, device=device)
+    # without first_hit, a walker whose resistance exceeds its pair's best hit
+    # so far can only hit with a larger one (resistance never decreases), so
+    # it stops: the minimum, its walker and hops are unchanged
+    prune = not first_hit and paths is None
+    best = torch.full((num_local,), float("inf"), dtype=limit.dtype, device=device)
+    any_hit = False
     if paths is not None:
         paths[:, 0] = source
-    live = (degree[source] > 0).nonzero().squeeze(1)
+    live = (degree.index_select(0, source) > 0).nonzero().squeeze(1)
     if live.numel() < n:
-        state, real = state[live], real[live]
+        slot, pair, cur, prev, base, wanted, lim, real = (
+            x.index_select(0, live)
+            for x in (slot, pair, cur, prev, base, wanted, lim, real)
+        )
     hits: list[tuple[Tensor, Tensor, Tensor]] = []
     work = 0
     for step in range(max_steps):
-        if state.shape[0] == 0:
+        m = cur.numel()
+        if m == 0:
             break
-        work += state.shape[0]
-        cur, prev = state[:, cur_c], state[:, prev_c]
-        d = degree[cur]
-        row = start[cur]
-        draw = _hash32(state[:, base_c] ^ _hash32(step ^ _GOLDEN))
+        work += m
+        d = degree.index_select(0, cur)
+        row = start.index_select(0, cur)
+        draw = _hash32(base ^ _hash32(step ^ _GOLDEN))
         if step == 0:
             edge = row + ((draw * d) >> 32)
         else:
             edge = row + ((draw * (d - 1)) >> 32)
-            edge = torch.where(col[edge] == prev, row + d - 1, edge)
-        nxt = col[edge]
-        resistance = real[:, 0] + inv_weight[edge]
-        over = resistance >= real[:, 1]
-        hit = (nxt == state[:, target_c]) & ~over
+            edge = torch.where(col.index_select(0, edge) == prev, row + d - 1, edge)
+        nxt = col.index_select(0, edge)
+        resistance = real + inv_weight.index_select(0, edge)
+        over = resistance >= lim
+        hit = (nxt == wanted) & ~over
         if paths is not None:
-            paths[state[:, slot_c], step + 1] = nxt
+            paths[slot, step + 1] = nxt
         stop = over | hit
         if bool(hit.any()):
             hits.append(
                 (
-                    state[hit, slot_c],
+                    slot[hit],
                     resistance[hit],
                     torch.full_like(resistance[hit], step + 1, dtype=torch.long),
                 )
             )
             if first_hit:
-                done[state[hit, pair_c]] = True
-                stop |= done[state[:, pair_c]]
-        stop |= degree[nxt] <= 1
+                done[pair[hit]] = True
+                stop |= done.index_select(0, pair)
+            elif prune:
+                best.scatter_reduce_(0, pair[hit], resistance[hit], reduce="amin")
+                any_hit = True
+        if any_hit:
+            stop |= resistance > best.index_select(0, pair)
+        stop |= degree.index_select(0, nxt) <= 1
         live = (~stop).nonzero().squeeze(1)
-        state = state[live]
-        state[:, prev_c] = cur[live]
-        state[:, cur_c] = nxt[live]
-        real = torch.stack([resistance[live], real[live, 1]], dim=1)
+        if live.numel() < m:
+            slot, pair, base, wanted, lim = (
+                x.index_select(0, live) for x in (slot, pair, base, wanted, lim)
+            )
+            prev = cur.index_select(0, live)
+            cur = nxt.index_select(0, live)
+            real = resistance.index_select(0, live)
+        else:
+            prev, cur, real = cur, nxt, resistance
     if hits:
         hit_slot, hit_r, hit_steps = (
             torch.cat(parts) for parts in zip(*hits, strict=True)
@@ -294,6 +320,7 @@ def nonbacktracking_walks(
     seed: int | torch.Generator | None = None,
     degree: Tensor | None = None,
     max_chunk: int = 2**20,
+    skip: Tensor | None = None,
 ) -> WalkResult:
     r"""Run ``num_walkers`` non-backtracking walks from each source to its target.
 
@@ -329,10 +356,11 @@ def nonbacktracking_walks(
         ``[B]`` weights :math:`w_{pq}` for the budget (default: ones).
     first_hit : bool
         Only decide *whether* some walker hits: walkers are launched in waves
-        (indices ``[0, 32)``, ``[32, 128)``, ``[128, W)``) for the pairs not
-        yet hit, and the walkers of a pair stop after the move at which one
-        of them hits. ``found`` is the same as without it (each walker's
-        trajectory depends only on its own draws) at a fraction of the work;
+        (indices ``[0, 8)``, ``[8, 32)``, ``[32, 64)``, ``[64, 128)``,
+        ``[128, 256)``, ``[256, W)``) for the pairs not yet hit, and the
+        walkers of a pair stop after the move at which one of them hits.
+        ``found`` is the same as without it (each walker's trajectory
+        depends only on its own draws) at a fraction of the work;
         ``resistance`` is then the minimum over the first hits only
         (default: ``False``).
     return_paths : bool
@@ -347,6 +375,13 @@ def nonbacktracking_walks(
     max_chunk : int
         Maximum number of walkers alive at once; pairs are processed in
         chunks (default: ``2**20``).
+
+    skip : Tensor, optional
+        ``[B]`` bool, pairs that need no walk because no walk can reach the
+        target within the budget (e.g. ends in different components): they
+        are reported not found. Walker indices stay ``pair * W + j``, so the
+        other pairs' results are exactly those of a call without ``skip``
+        (default: ``None``, walk every pair).
 
     Returns
     -------
@@ -388,10 +423,14 @@ def nonbacktracking_walks(
     hops = torch.full((num_pairs,), -1, dtype=torch.long, device=device)
     work = 0
     if first_hit:
-        bounds = sorted({0, min(32, num_walkers), min(128, num_walkers), num_walkers})
+        bounds = sorted({0, num_walkers} | {min(b, num_walkers) for b in _WAVES})
     else:
         bounds = [0, num_walkers]
     index = torch.arange(num_pairs, device=device)
+    if skip is not None:
+        if skip.shape != source.shape or skip.dtype != torch.bool:
+            raise ValueError("`skip` must be a bool tensor with the shape of `source`")
+        index = index[~skip.to(device)]
     for low, high in zip(bounds[:-1], bounds[1:], strict=True):
         width = high - low
         pairs_per_chunk = max(1, max_chunk // width)

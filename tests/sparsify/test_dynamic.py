@@ -189,3 +189,84 @@ def test_incremental_csr_matches_a_fresh_build(mesh):
             expected = edges_of.scipy()
             assert (fresh != expected).nnz == 0
             assert np.array_equal(fresh.indices, expected.indices)
+
+
+def _random_stream(n: int, batches: int, seed: int):
+    """Random inserts and deletes on ``n`` vertices; H starts empty."""
+    rng = np.random.default_rng(seed)
+    present: set[tuple[int, int]] = set()
+    stream = []
+    for _ in range(batches):
+        a = rng.integers(0, n, 3 * n // 4)
+        b = rng.integers(0, n, a.size)
+        new = {(min(x, y), max(x, y)) for x, y in zip(a, b, strict=True) if x != y}
+        new -= present
+        if new:
+            present |= new
+            stream.append(("insert", np.array(sorted(new)).T))
+        gone = sorted(present)[:: max(3, len(present) // 20)]
+        present -= set(gone)
+        if gone:
+            stream.append(("delete", np.array(gone).T))
+    return stream
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_component_prechecks_change_no_decision(monkeypatch, seed):
+    # the same stream with and without `skip`: identical G and H after every
+    # batch, while the prechecks do skip walks (H starts empty, so many new
+    # edges join different components of H or vertices it has not reached)
+    import dyngraph.sparsify.dynamic as dynamic
+
+    stream = _random_stream(120, 6, seed)
+    kw = dict(budget=5.0, num_walkers=64, repair_walkers=32, repair_steps=30)
+    fast = DynamicSparsifier(120, seed=seed, **kw)
+    states, work_fast = [], 0
+    for kind, edges in stream:
+        work_fast += getattr(fast, kind)(edges).walker_steps
+        states.append((edge_set(fast.graph), edge_set(fast.sparsifier)))
+    skipped = []
+    walks = dynamic.nonbacktracking_walks
+
+    def without_skip(*args, skip=None, **kwargs):
+        skipped.append(int(skip.sum()))
+        return walks(*args, **kwargs)
+
+    monkeypatch.setattr(dynamic, "nonbacktracking_walks", without_skip)
+    slow = DynamicSparsifier(120, seed=seed, **kw)
+    work_slow = 0
+    for (kind, edges), (graph, sparsifier) in zip(stream, states, strict=True):
+        work_slow += getattr(slow, kind)(edges).walker_steps
+        assert edge_set(slow.graph) == graph
+        assert edge_set(slow.sparsifier) == sparsifier
+    assert sum(skipped) > 0
+    assert work_fast < work_slow
+
+
+def test_cached_components_follow_insertions_and_deletions():
+    # two triangles; an insertion joins them, a deletion splits them again
+    g = sp.csr_matrix(
+        (
+            np.ones(12),
+            (
+                [0, 1, 1, 2, 2, 0, 3, 4, 4, 5, 5, 3],
+                [1, 0, 2, 1, 0, 2, 4, 3, 5, 4, 3, 5],
+            ),
+        ),
+        (7, 7),
+    )
+    ds = DynamicSparsifier(g, g, budget=3.0, num_walkers=16, seed=0)
+    labels = ds._components()
+    assert labels[0] == labels[2] != labels[3] == labels[5] != labels[6]
+    # ends in different components of H: critical without a single move
+    report = ds.insert(np.array([[2, 5], [3, 6]]))
+    assert report.added == 2 and report.walker_steps == 0
+    labels = ds._components()
+    assert len(set(labels.tolist())) == 1
+    assert torch.equal(labels, ds._h.components())
+    fresh = ds._h.components()
+    assert len(set(fresh.tolist())) == 1
+    ds.delete(np.array([[2], [3]]))  # cuts G: H must follow G's components
+    assert ds._labels is None
+    labels = ds._components()
+    assert labels[0] != labels[3] and labels[5] == labels[6]

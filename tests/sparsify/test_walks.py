@@ -296,3 +296,83 @@ def test_cuda_matches_cpu_exactly():
     assert gpu.found.is_cuda
     for name in ("found", "resistance", "walker", "hops", "paths"):
         assert torch.equal(getattr(cpu, name), getattr(gpu, name).cpu()), name
+
+
+def test_hash_matches_python_on_extreme_words():
+    from dyngraph.sparsify.walks import _hash32
+
+    values = [0, 1, 2**16 - 1, 2**16, 2**31 - 1, 2**31, 2**32 - 2, 2**32 - 1]
+    values += np.random.default_rng(0).integers(0, 2**32, 1000).tolist()
+    out = _hash32(torch.tensor(values, dtype=torch.long))
+    assert out.tolist() == [h32(v) for v in values]
+    assert [_hash32(v) for v in values[:8]] == [h32(v) for v in values[:8]]
+
+
+def test_skipped_pairs_leave_the_others_unchanged(small):
+    rowptr, col, w = as_torch(small)
+    src, dst = torch.arange(0, 30), torch.arange(30, 60)
+    skip = torch.zeros(30, dtype=torch.bool)
+    skip[::3] = True
+    for kw in (
+        dict(budget=3.0, first_hit=True),
+        dict(budget=3.0, return_paths=True, max_steps=20),
+    ):
+        full = nonbacktracking_walks(rowptr, col, w, src, dst, seed=7, **kw)
+        part = nonbacktracking_walks(rowptr, col, w, src, dst, seed=7, skip=skip, **kw)
+        assert not part.found[skip].any() and (part.walker[skip] == -1).all()
+        for name in ("found", "resistance", "walker", "hops"):
+            a, b = getattr(full, name)[~skip], getattr(part, name)[~skip]
+            assert torch.equal(a, b), name
+        if kw.get("return_paths"):
+            assert torch.equal(full.paths[~skip], part.paths[~skip])
+            assert (part.paths[skip] == -1).all()
+        assert part.walker_steps < full.walker_steps
+    with pytest.raises(ValueError, match="skip"):
+        nonbacktracking_walks(rowptr, col, w, src, dst, skip=skip[:5])
+
+
+def test_pruning_after_a_hit_keeps_the_winner(small):
+    # without a budget, walkers that exceed their pair's best hit stop early;
+    # the winner, its resistance and its path must be those of full walks
+    rowptr, col, w = as_torch(small)
+    src = torch.arange(0, 8)
+    dst = col[rowptr[col[rowptr[src]]] + 1]
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    walkers, steps, seed = 64, 30, 99
+    res = nonbacktracking_walks(
+        rowptr,
+        col,
+        w,
+        src,
+        dst,
+        num_walkers=walkers,
+        max_steps=steps,
+        return_paths=True,
+        seed=seed,
+    )
+    full_moves = 0
+    for b in range(src.numel()):
+        outcomes = [
+            reference_walk(
+                small.indptr,
+                small.indices,
+                small.data,
+                int(src[b]),
+                int(dst[b]),
+                b,
+                j,
+                walkers,
+                steps,
+                math.inf,
+                seed,
+            )
+            for j in range(walkers)
+        ]
+        full_moves += sum(len(path) - 1 for _, _, path in outcomes)
+        best = min(range(walkers), key=lambda j: (outcomes[j][1], j))
+        assert bool(res.found[b]) and int(res.walker[b]) == best
+        assert float(res.resistance[b]) == pytest.approx(outcomes[best][1], 1e-12)
+        path = outcomes[best][2]
+        assert res.paths[b, : len(path)].tolist() == path
+    assert res.walker_steps < full_moves / 2
