@@ -185,3 +185,6 @@ def test_sparsify_command_reports_kappa_and_density(tmp_path, capsys):
     assert (tmp_path / "h.pt").exists()
     assert main(["sparsify", "delaunay:400", "--stream", "bogus:1"]) == 1
     assert "--stream" in capsys.readouterr().err
+    missing = tmp_path / "nowhere.mtx"
+    assert main(["sparsify", str(missing)]) == 1
+    assert f"GRAPH {missing}: no such file" in capsys.readouterr().err

@@ -40,6 +40,8 @@ def _load_source(spec: str, root: str | None) -> Any:
             ) from None
         return delaunay_graph(n, seed=0)
     path = Path(spec)
+    if path.suffix in {".mtx", ".gz", ".txt"} and not path.exists():
+        raise ValueError(f"GRAPH {spec}: no such file")
     if path.suffix in {".mtx", ".gz"} and path.exists():
         return read_matrix_market(path), None
     if path.suffix == ".txt" and path.exists():
