@@ -491,7 +491,11 @@ class SignedTemporalModel(nn.Module):
         """Neighbour graph and event history, saved with the ``state_dict``."""
         return {
             "history": {k: v.clone() for k, v in self._history.items()},
-            "neighbors": self.neighbors.neighbors.clone(),
+            # empty slots (e_id < 0) hold uninitialised memory in PyG's
+            # loader; zero them so that equal states save equal files
+            "neighbors": self.neighbors.neighbors.masked_fill(
+                self.neighbors.e_id < 0, 0
+            ),
             "e_id": self.neighbors.e_id.clone(),
             "cur_e_id": self.neighbors.cur_e_id,
         }
