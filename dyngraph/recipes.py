@@ -8,6 +8,7 @@ by path, and reports TOML errors with the file name.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["RECIPES", "load_recipe", "recipe_path"]
+__all__ = ["RECIPES", "add_fit_arguments", "load_recipe", "recipe_path"]
 
 RECIPES = Path(__file__).resolve().parents[1] / "models"
 """The folder of the default recipes (``models/`` next to the package)."""
@@ -61,3 +62,31 @@ def load_recipe(source: str | Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: invalid TOML recipe: {exc}") from None
+
+
+def add_fit_arguments(
+    parser: argparse.ArgumentParser, family: str, epochs_help: str
+) -> None:
+    """Add the options every ``dyngraph fit FAMILY`` command shares.
+
+    ``--recipe`` (default ``models/FAMILY.toml``), ``--epochs``, ``--output``
+    (default ``FAMILY-output``), ``--resume``, ``--root`` and ``--url``.
+    """
+    parser.add_argument(
+        "--recipe",
+        default=str(recipe_path(family)),
+        help=f"TOML recipe (default: models/{family}.toml)",
+    )
+    parser.add_argument("--epochs", type=int, help=epochs_help)
+    parser.add_argument(
+        "--output",
+        default=f"{family}-output",
+        help=f"output folder (default: {family}-output)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoints in --output",
+    )
+    parser.add_argument("--root", help="data root (default: $DYNGRAPH_DATA or ./data)")
+    parser.add_argument("--url", help="download from this URL (a mirror)")

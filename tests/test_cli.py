@@ -186,3 +186,10 @@ def test_sparsify_command_reports_kappa_and_density(tmp_path, capsys):
     missing = tmp_path / "nowhere.mtx"
     assert main(["sparsify", str(missing)]) == 1
     assert f"GRAPH {missing}: no such file" in capsys.readouterr().err
+
+
+def test_fit_semba_offers_exactly_the_model_tasks():
+    from dyngraph.models.semba import TASKS
+    from dyngraph.models.semba_cli import TASK_NAMES
+
+    assert tuple(TASK_NAMES) == tuple(TASKS)

@@ -10,8 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dyngraph.recipes import add_fit_arguments, recipe_path
 from dyngraph.recipes import load_recipe as _load
-from dyngraph.recipes import recipe_path
 
 __all__ = ["DEFAULT_RECIPE", "add_fit_parser", "fit_from_recipe", "load_recipe"]
 
@@ -128,23 +128,6 @@ def add_fit_parser(subparsers: Any) -> argparse.ArgumentParser:
         "pivem", help="PiVeM dynamic node embeddings on an event-stream dataset"
     )
     parser.add_argument("--dataset", help="registry name (default: the recipe's)")
-    parser.add_argument(
-        "--recipe",
-        default=str(DEFAULT_RECIPE),
-        help="TOML recipe (default: models/pivem.toml)",
-    )
-    parser.add_argument(
-        "--epochs", type=int, help="total epochs over the three phases (recipe's)"
-    )
-    parser.add_argument(
-        "--output", default="pivem-output", help="output folder (default: pivem-output)"
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue from the checkpoints in --output",
-    )
-    parser.add_argument("--root", help="data root (default: $DYNGRAPH_DATA or ./data)")
-    parser.add_argument("--url", help="download from this URL (a mirror)")
+    add_fit_arguments(parser, "pivem", "total epochs over the three phases (recipe's)")
     parser.set_defaults(func=_run)
     return parser

@@ -36,7 +36,7 @@ from torch import Tensor
 
 from dyngraph.data.events import EventStream
 from dyngraph.metrics import average_precision, roc_auc
-from dyngraph.models.pivem import PiVeM, to_unit_interval
+from dyngraph.models.pivem import PiVeM, _isin_sorted, to_unit_interval
 
 __all__ = [
     "EvaluationSplit",
@@ -184,14 +184,14 @@ def evaluation_split(
     masked = masked[torch.randperm(masked.numel(), generator=gen)[:want]]
     masked = torch.sort(masked).values
     key = before.src * n + before.dst
-    hidden = _isin(key, masked)
+    hidden = _isin_sorted(key, masked)
     seen = torch.zeros(n, dtype=torch.long)
     seen.index_add_(0, before.src[~hidden], torch.ones_like(before.src[~hidden]))
     seen.index_add_(0, before.dst[~hidden], torch.ones_like(before.dst[~hidden]))
     lonely = torch.zeros(n, dtype=torch.bool)
     lonely[active] = seen[active] == 0
     masked = masked[~(lonely[masked // n] | lonely[masked % n])]
-    hidden = _isin(key, masked)
+    hidden = _isin_sorted(key, masked)
     in_train = torch.zeros(n, dtype=torch.bool)
     in_train[active] = True
     future = after[torch.nonzero(in_train[after.src] & in_train[after.dst]).view(-1)]
@@ -203,13 +203,6 @@ def evaluation_split(
         horizon=horizon,
         time_range=(t0, t1),
     )
-
-
-def _isin(keys: Tensor, sorted_keys: Tensor) -> Tensor:
-    if sorted_keys.numel() == 0:
-        return torch.zeros_like(keys, dtype=torch.bool)
-    pos = torch.searchsorted(sorted_keys, keys).clamp(max=sorted_keys.numel() - 1)
-    return sorted_keys[pos] == keys
 
 
 def link_instances(
@@ -302,7 +295,7 @@ def score_tasks(
 
     def observed(num: int, gen: torch.Generator) -> Tensor:
         keys = _random_pairs(active, num, n, gen)
-        return keys[~_isin(keys, masked)]
+        return keys[~_isin_sorted(keys, masked)]
 
     def hidden(num: int, gen: torch.Generator) -> Tensor:
         return masked[torch.randint(masked.numel(), (num,), generator=gen)]
@@ -344,14 +337,9 @@ def model_scores(
 
 def historical_count_scores(train: EventStream, inst: LinkInstances) -> Tensor:
     """Score pairs by their number of training events (undirected)."""
-    n = train.num_nodes
-    keys, counts = torch.unique(
-        torch.minimum(train.src, train.dst) * n + torch.maximum(train.src, train.dst),
-        return_counts=True,
-    )
-    query = torch.minimum(inst.row, inst.col) * n + torch.maximum(inst.row, inst.col)
-    pos = torch.searchsorted(keys, query).clamp(max=keys.numel() - 1)
-    return torch.where(keys[pos] == query, counts[pos], 0).double()
+    from dyngraph.quickstart import history_link_scores
+
+    return history_link_scores(train, inst.row, inst.col).double()
 
 
 def preferential_attachment_scores(train: EventStream, inst: LinkInstances) -> Tensor:

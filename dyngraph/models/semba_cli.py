@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dyngraph.recipes import load_recipe, recipe_path
+from dyngraph.recipes import add_fit_arguments, load_recipe
 
 __all__ = ["add_fit_parser", "fit_from_recipe"]
 
@@ -192,21 +192,6 @@ def add_fit_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--task", choices=TASK_NAMES, default="sign", help="task (default: sign)"
     )
-    parser.add_argument(
-        "--recipe",
-        default=str(recipe_path("semba")),
-        help="TOML recipe (default: models/semba.toml)",
-    )
-    parser.add_argument("--epochs", type=int, help="maximum epochs (recipe's)")
-    parser.add_argument(
-        "--output", default="semba-output", help="output folder (default: semba-output)"
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue from the checkpoint in --output",
-    )
-    parser.add_argument("--root", help="data root (default: $DYNGRAPH_DATA or ./data)")
-    parser.add_argument("--url", help="download from this URL (a mirror)")
+    add_fit_arguments(parser, "semba", "maximum epochs (recipe's)")
     parser.set_defaults(func=_run)
     return parser
