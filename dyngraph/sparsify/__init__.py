@@ -4,7 +4,8 @@ A sparse subgraph :math:`H` of a weighted undirected graph :math:`G` whose
 Laplacian approximates :math:`L_G`, kept up to date under edge insertions and
 deletions by non-backtracking random walks that run on CPU or CUDA:
 
-- :func:`nonbacktracking_walks`: the vectorised, seeded walk kernel;
+- :func:`nonbacktracking_walks`: the seeded walk kernel, vectorised in torch
+  (CPU and CUDA) and compiled with numba for CPU tensors, with identical draws;
 - :func:`initial_sparsifier`: spanning tree plus off-tree edges chosen by
   stretch and by spectral perturbation analysis (Joule heat);
 - :class:`DynamicSparsifier`: batched ``insert`` / ``delete``, save and load;

@@ -51,7 +51,7 @@ from torch import Tensor
 
 from dyngraph.sparsify.initial import initial_sparsifier
 from dyngraph.sparsify.spectral import check_adjacency
-from dyngraph.sparsify.walks import _hash32, nonbacktracking_walks
+from dyngraph.sparsify.walks import _hash32, have_numba, nonbacktracking_walks
 
 __all__ = ["DynamicSparsifier", "UpdateReport", "local_edge_stream"]
 
@@ -86,6 +86,16 @@ def _merge(
     """Merge keys absent from the sorted ``key`` into it (a linear pass)."""
     order = torch.argsort(new_key)
     new_key, new_weight = new_key[order], new_weight[order]
+    if key.device.type == "cpu" and have_numba():
+        from dyngraph.sparsify._kernels import merge_sorted
+
+        out = merge_sorted(
+            key.numpy(),
+            weight.contiguous().numpy(),
+            new_key.numpy(),
+            new_weight.contiguous().numpy(),
+        )
+        return torch.from_numpy(out[0]), torch.from_numpy(out[1])
     position = torch.searchsorted(key, new_key) + torch.arange(
         new_key.numel(), device=key.device
     )
@@ -97,6 +107,24 @@ def _merge(
     out_key[position], out_key[~fresh] = new_key, key
     out_weight[position], out_weight[~fresh] = new_weight, weight
     return out_key, out_weight
+
+
+def _drop(position: Tensor, *arrays: Tensor) -> tuple[Tensor, ...]:
+    """``arrays`` without the entries at the distinct indices ``position``.
+
+    A few removals are copied around as slices (one pass over the memory);
+    many go through a mask.
+    """
+    if position.numel() == 0:
+        return arrays
+    if position.numel() > 4096:
+        keep = torch.ones_like(arrays[0], dtype=torch.bool)
+        keep[position] = False
+        return tuple(x[keep] for x in arrays)
+    cuts = torch.sort(position).values.tolist()
+    bounds = zip([0] + [c + 1 for c in cuts], cuts + [arrays[0].numel()], strict=True)
+    pieces = [(low, high) for low, high in bounds if high > low]
+    return tuple(torch.cat([x[low:high] for low, high in pieces]) for x in arrays)
 
 
 class _EdgeSet:
@@ -142,17 +170,13 @@ class _EdgeSet:
 
     def remove(self, key: Tensor) -> None:
         present, position = self.find(key)
-        keep = torch.ones_like(self.key, dtype=torch.bool)
-        keep[position[present]] = False
-        self.key, self.weight = self.key[keep], self.weight[keep]
+        self.key, self.weight = _drop(position[present], self.key, self.weight)
         if self._directed is not None:
             gone = key[present]
             u, v = gone // self.n, gone % self.n
             directed, weight = self._directed
             drop = torch.searchsorted(directed, torch.cat([gone, v * self.n + u]))
-            keep = torch.ones_like(directed, dtype=torch.bool)
-            keep[drop] = False
-            self._directed = directed[keep], weight[keep]
+            self._directed = _drop(drop, directed, weight)
         self._csr = None
 
     def csr(self) -> tuple[Tensor, Tensor, Tensor]:
@@ -165,6 +189,14 @@ class _EdgeSet:
                 weight = torch.cat([self.weight, self.weight])[order]
                 self._directed = directed[order], weight
             directed, weight = self._directed
+            if directed.device.type == "cpu" and have_numba():
+                from dyngraph.sparsify._kernels import csr_from_keys
+
+                rowptr, col = map(
+                    torch.from_numpy, csr_from_keys(directed.numpy(), self.n)
+                )
+                self._csr = (rowptr, col, weight)
+                return self._csr
             row = directed // self.n
             rowptr = torch.zeros(self.n + 1, dtype=torch.long, device=row.device)
             rowptr[1:] = torch.bincount(row, minlength=self.n).cumsum(0)
@@ -472,15 +504,12 @@ class DynamicSparsifier:
         self._g.remove(key)
         lost = key[in_h]
         self._h.remove(lost)
-        if lost.numel():
-            self._labels = None  # H may have split; recomputed when needed
         if lost.numel() == 0:
             return UpdateReport(key.numel(), 0, 0, 0)
         rowptr, col, w = self._g.csr()
         source, target = lost // self.num_nodes, lost % self.num_nodes
-        # no walk leaves its component of G: ends that G no longer joins are
-        # left to the shortest-path fallback, which detects the cut
-        labels = self._g.components()
+        # ends that G no longer joins are found by no walk; the shortest-path
+        # fallback below detects the cut
         result = nonbacktracking_walks(
             rowptr,
             col,
@@ -491,7 +520,6 @@ class DynamicSparsifier:
             max_steps=self.repair_steps,
             return_paths=True,
             seed=self._next_seed(),
-            skip=labels[source] != labels[target],
         )
         paths = result.paths
         a, b = paths[:, :-1], paths[:, 1:]
@@ -512,10 +540,15 @@ class DynamicSparsifier:
         self._h.add(candidate, self._g.weight[position])
         added = candidate.numel()
         if cut:
+            self._labels = None  # H may have split; recomputed when needed
             bridges = self._reconnect()
             _, position = self._g.find(bridges)
             self._h.add(bridges, self._g.weight[position])
             added += bridges.numel()
+        else:
+            # every lost edge's ends are joined again by a path in H, so the
+            # components of H can only have merged, along the added edges
+            self._join_components(candidate)
         return UpdateReport(key.numel(), added, lost.numel(), result.walker_steps)
 
     def _shortest_paths(self, keys: Tensor, chunk: int = 64) -> tuple[Tensor, bool]:

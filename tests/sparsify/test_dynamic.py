@@ -15,11 +15,18 @@ from dyngraph.sparsify import (
     initial_sparsifier,
     local_edge_stream,
 )
+from dyngraph.sparsify.walks import have_numba
 
 
 @pytest.fixture(scope="module")
 def mesh():
     return delaunay_graph(600, seed=5)[0]
+
+
+def same_partition(a, b):
+    """Whether two labelings group the vertices identically."""
+    pairs = np.unique(np.stack([a, b]), axis=1).shape[1]
+    return pairs == np.unique(a).size == np.unique(b).size
 
 
 def edge_set(matrix):
@@ -225,11 +232,14 @@ def test_component_prechecks_change_no_decision(monkeypatch, seed):
     for kind, edges in stream:
         work_fast += getattr(fast, kind)(edges).walker_steps
         states.append((edge_set(fast.graph), edge_set(fast.sparsifier)))
+        if fast._labels is not None:  # kept up to date, not recomputed
+            _, fresh = csgraph.connected_components(fast.sparsifier, directed=False)
+            assert same_partition(fast._labels.numpy(), fresh)
     skipped = []
     walks = dynamic.nonbacktracking_walks
 
     def without_skip(*args, skip=None, **kwargs):
-        skipped.append(int(skip.sum()))
+        skipped.append(0 if skip is None else int(skip.sum()))
         return walks(*args, **kwargs)
 
     monkeypatch.setattr(dynamic, "nonbacktracking_walks", without_skip)
@@ -270,3 +280,26 @@ def test_cached_components_follow_insertions_and_deletions():
     assert ds._labels is None
     labels = ds._components()
     assert labels[0] != labels[3] and labels[5] == labels[6]
+
+
+@pytest.mark.skipif(not have_numba(), reason="numba is not installed")
+def test_compiled_and_torch_paths_make_the_same_sparsifier(monkeypatch):
+    # the compiled CPU kernels (walks, merges, CSR) against the torch code
+    # that also runs on CUDA: the same G and H after every batch
+    import dyngraph.sparsify.dynamic as dynamic
+    import dyngraph.sparsify.walks as walks
+
+    stream = _random_stream(150, 6, 4)
+    kw = dict(budget=5.0, num_walkers=64, repair_walkers=32, repair_steps=30, seed=4)
+    fast = DynamicSparsifier(150, **kw)
+    states = []
+    for kind, edges in stream:
+        getattr(fast, kind)(edges)
+        states.append((edge_set(fast.graph), edge_set(fast.sparsifier)))
+    monkeypatch.setattr(dynamic, "have_numba", lambda: False)
+    monkeypatch.setattr(walks, "have_numba", lambda: False)
+    slow = DynamicSparsifier(150, **kw)
+    for (kind, edges), (graph, sparsifier) in zip(stream, states, strict=True):
+        getattr(slow, kind)(edges)
+        assert edge_set(slow.graph) == graph
+        assert edge_set(slow.sparsifier) == sparsifier

@@ -11,6 +11,7 @@ import torch
 
 from dyngraph.data import delaunay_graph
 from dyngraph.sparsify import effective_resistance, nonbacktracking_walks, walk_seed
+from dyngraph.sparsify.walks import have_numba
 
 M32 = 2**32 - 1
 
@@ -60,6 +61,21 @@ def as_torch(a: sp.csr_matrix):
     )
 
 
+BACKENDS = [
+    "torch",
+    pytest.param(
+        "numba",
+        marks=pytest.mark.skipif(not have_numba(), reason="numba is not installed"),
+    ),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Each CPU kernel: the vectorised torch one and the compiled one."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def small():
     a, _ = delaunay_graph(60, seed=3)
@@ -71,7 +87,7 @@ def small():
     return a
 
 
-def test_matches_reference_walk_exactly(small):
+def test_matches_reference_walk_exactly(small, backend):
     rowptr, col, w = as_torch(small)
     rng = np.random.default_rng(1)
     src = rng.integers(0, 60, 12)
@@ -90,6 +106,7 @@ def test_matches_reference_walk_exactly(small):
         target_weight=torch.from_numpy(tw),
         return_paths=True,
         seed=seed,
+        backend=backend,
         max_chunk=40,  # several chunks must not change anything
     )
     for b in range(12):
@@ -123,13 +140,15 @@ def test_matches_reference_walk_exactly(small):
             assert math.isinf(float(res.resistance[b])) and int(res.walker[b]) == -1
 
 
-def test_first_hit_gives_the_same_decisions(small):
+def test_first_hit_gives_the_same_decisions(small, backend):
     rowptr, col, w = as_torch(small)
     src = torch.arange(0, 30)
     dst = torch.arange(30, 60)
     kw = dict(num_walkers=200, max_steps=30, budget=3.0, seed=5)
-    full = nonbacktracking_walks(rowptr, col, w, src, dst, **kw)
-    fast = nonbacktracking_walks(rowptr, col, w, src, dst, first_hit=True, **kw)
+    full = nonbacktracking_walks(rowptr, col, w, src, dst, backend=backend, **kw)
+    fast = nonbacktracking_walks(
+        rowptr, col, w, src, dst, first_hit=True, backend=backend, **kw
+    )
     assert torch.equal(full.found, fast.found)
     assert 0 < int(full.found.sum()) < 30
     assert fast.walker_steps < full.walker_steps
@@ -308,7 +327,7 @@ def test_hash_matches_python_on_extreme_words():
     assert [_hash32(v) for v in values[:8]] == [h32(v) for v in values[:8]]
 
 
-def test_skipped_pairs_leave_the_others_unchanged(small):
+def test_skipped_pairs_leave_the_others_unchanged(small, backend):
     rowptr, col, w = as_torch(small)
     src, dst = torch.arange(0, 30), torch.arange(30, 60)
     skip = torch.zeros(30, dtype=torch.bool)
@@ -317,8 +336,12 @@ def test_skipped_pairs_leave_the_others_unchanged(small):
         dict(budget=3.0, first_hit=True),
         dict(budget=3.0, return_paths=True, max_steps=20),
     ):
-        full = nonbacktracking_walks(rowptr, col, w, src, dst, seed=7, **kw)
-        part = nonbacktracking_walks(rowptr, col, w, src, dst, seed=7, skip=skip, **kw)
+        full = nonbacktracking_walks(
+            rowptr, col, w, src, dst, seed=7, backend=backend, **kw
+        )
+        part = nonbacktracking_walks(
+            rowptr, col, w, src, dst, seed=7, skip=skip, backend=backend, **kw
+        )
         assert not part.found[skip].any() and (part.walker[skip] == -1).all()
         for name in ("found", "resistance", "walker", "hops"):
             a, b = getattr(full, name)[~skip], getattr(part, name)[~skip]
@@ -331,7 +354,7 @@ def test_skipped_pairs_leave_the_others_unchanged(small):
         nonbacktracking_walks(rowptr, col, w, src, dst, skip=skip[:5])
 
 
-def test_pruning_after_a_hit_keeps_the_winner(small):
+def test_pruning_after_a_hit_keeps_the_winner(small, backend):
     # without a budget, walkers that exceed their pair's best hit stop early;
     # the winner, its resistance and its path must be those of full walks
     rowptr, col, w = as_torch(small)
@@ -350,6 +373,7 @@ def test_pruning_after_a_hit_keeps_the_winner(small):
         max_steps=steps,
         return_paths=True,
         seed=seed,
+        backend=backend,
     )
     full_moves = 0
     for b in range(src.numel()):
@@ -376,3 +400,68 @@ def test_pruning_after_a_hit_keeps_the_winner(small):
         path = outcomes[best][2]
         assert res.paths[b, : len(path)].tolist() == path
     assert res.walker_steps < full_moves / 2
+
+
+@pytest.mark.skipif(not have_numba(), reason="numba is not installed")
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_compiled_kernel_matches_the_vectorised_one(dtype):
+    # a larger weighted graph with slack rows (`degree`): every output of the
+    # full walks, and the decisions of first_hit walks, are identical
+    a, _ = delaunay_graph(3000, seed=1)
+    a = a.tocsr()
+    a.data = np.random.default_rng(2).uniform(0.3, 3.0, a.nnz)
+    a = ((a + a.T) / 2).tocsr()
+    a.sort_indices()
+    deg = np.diff(a.indptr)
+    rowptr = torch.from_numpy(np.concatenate([[0], np.cumsum(deg + 2)]))
+    col = torch.zeros(int(rowptr[-1]), dtype=torch.long)
+    w = torch.ones(int(rowptr[-1]), dtype=dtype)
+    for v in range(3000):  # each row followed by two unused slots
+        lo, part = int(rowptr[v]), slice(a.indptr[v], a.indptr[v + 1])
+        col[lo : lo + deg[v]] = torch.from_numpy(a.indices[part].astype(np.int64))
+        w[lo : lo + deg[v]] = torch.from_numpy(a.data[part]).to(dtype)
+    rng = np.random.default_rng(3)
+    src = torch.from_numpy(rng.integers(0, 3000, 400))
+    dst = torch.from_numpy(a.indices[rng.integers(0, a.nnz, 400)].astype(np.int64))
+    src, dst = src[src != dst], dst[src != dst]
+    tw = torch.from_numpy(rng.uniform(0.5, 2.0, src.numel()))
+    kw = dict(degree=torch.from_numpy(deg), num_walkers=64, max_steps=40, seed=8)
+    for extra in (
+        dict(budget=8.0, target_weight=tw, return_paths=True),
+        dict(return_paths=True),
+    ):
+        ref = nonbacktracking_walks(
+            rowptr, col, w, src, dst, backend="torch", **kw, **extra
+        )
+        out = nonbacktracking_walks(
+            rowptr, col, w, src, dst, backend="numba", **kw, **extra
+        )
+        if "budget" in extra:
+            assert 0 < int(ref.found.sum()) < src.numel()
+        for name in ("found", "resistance", "walker", "hops", "paths"):
+            assert torch.equal(getattr(ref, name), getattr(out, name)), name
+    decide = dict(budget=8.0, target_weight=tw, **kw)
+    ref = nonbacktracking_walks(
+        rowptr, col, w, src, dst, first_hit=True, backend="torch", **decide
+    )
+    out = nonbacktracking_walks(
+        rowptr, col, w, src, dst, first_hit=True, backend="numba", **decide
+    )
+    assert torch.equal(ref.found, out.found)
+    # a first hit is a real hit: its resistance bounds the pair's minimum
+    full = nonbacktracking_walks(rowptr, col, w, src, dst, backend="numba", **decide)
+    assert (out.resistance[out.found] >= full.resistance[out.found]).all()
+    assert out.walker_steps < full.walker_steps
+
+
+def test_backend_argument():
+    a, _ = delaunay_graph(50, seed=0)
+    rowptr, col, w = as_torch(a.tocsr())
+    s, t = torch.tensor([0]), torch.tensor([5])
+    with pytest.raises(ValueError, match="backend"):
+        nonbacktracking_walks(rowptr, col, w, s, t, backend="cuda")
+    if torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CPU tensors only"):
+            nonbacktracking_walks(
+                *(x.cuda() for x in (rowptr, col, w, s, t)), backend="numba"
+            )

@@ -1,0 +1,191 @@
+r"""Compiled CPU kernels of the walks and of the slack-capacity adjacency (numba).
+
+:func:`walk_pairs` is the sequential counterpart of the vectorised torch walk
+in :mod:`dyngraph.sparsify.walks`: the same counter-based draws, the same
+moves and stopping rules, so it returns the same hits for the same seed (the
+tests compare the two exactly). It walks one walker at a time, so the
+walkers of a pair can stop as soon as the pair is decided (``first_hit``) or
+as soon as they can no longer beat the pair's best hit, without the
+per-step tensor bookkeeping that dominates the torch kernel on a CPU.
+
+Everything here is compiled on first use and cached on disk by numba.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+MASK32 = 0xFFFFFFFF
+GOLDEN = 0x9E3779B9
+
+
+@njit(cache=True, nogil=True)
+def hash32(x: int) -> int:  # pragma: no cover - compiled
+    """Wellons' ``lowbias32`` of ``0 <= x < 2**32`` (int64 arithmetic)."""
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & MASK32
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & MASK32
+    return x ^ (x >> 16)
+
+
+@njit(cache=True, nogil=True)
+def _step_keys(max_steps: int) -> np.ndarray:  # pragma: no cover - compiled
+    keys = np.empty(max_steps, dtype=np.int64)
+    for s in range(max_steps):
+        keys[s] = hash32(s ^ GOLDEN)
+    return keys
+
+
+@njit(cache=True, nogil=True)
+def walk_pairs(
+    start: np.ndarray,
+    degree: np.ndarray,
+    col: np.ndarray,
+    inv_weight: np.ndarray,
+    source: np.ndarray,
+    target: np.ndarray,
+    limit: np.ndarray,
+    pairs: np.ndarray,
+    num_walkers: int,
+    key: int,
+    max_steps: int,
+    first_hit: bool,
+    best: np.ndarray,
+    winner: np.ndarray,
+    hops: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """Walk the pairs ``pairs``; fill ``best``, ``winner``, ``hops``; return moves.
+
+    Walker ``j`` of pair ``b`` has index ``b * num_walkers + j`` and the
+    draws of :mod:`dyngraph.sparsify.walks`. A walker stops on a hit, when
+    its resistance reaches ``limit[b]``, at a vertex of degree at most one,
+    after ``max_steps`` moves, or once its resistance exceeds the pair's best
+    hit so far (it cannot win any more, so the minimum and the smallest
+    winning index are unchanged). With ``first_hit`` the pair stops at its
+    first hitting walker.
+    """
+    step_key = _step_keys(max_steps)
+    work = 0
+    for b in pairs:
+        p = source[b]
+        q = target[b]
+        lim = limit[b]
+        bst = np.inf
+        win = -1
+        hp = -1
+        if degree[p] > 0:
+            zero = inv_weight[0] - inv_weight[0]  # 0 in the weights' precision
+            for j in range(num_walkers):
+                i = b * num_walkers + j
+                base = hash32(hash32(key ^ (i & MASK32)) ^ (i >> 32))
+                cur = p
+                prev = -1
+                r = zero
+                for s in range(max_steps):
+                    work += 1
+                    d = degree[cur]
+                    row = start[cur]
+                    u = hash32(base ^ step_key[s])
+                    if s == 0:
+                        e = row + ((u * d) >> 32)
+                    else:
+                        e = row + ((u * (d - 1)) >> 32)
+                        if col[e] == prev:
+                            e = row + d - 1
+                    nxt = col[e]
+                    r = r + inv_weight[e]
+                    if r >= lim:
+                        break
+                    if nxt == q:
+                        if r < bst:
+                            bst = r
+                            win = j
+                            hp = s + 1
+                        break
+                    if r > bst or degree[nxt] <= 1:
+                        break
+                    prev = cur
+                    cur = nxt
+                if first_hit and win >= 0:
+                    break
+        best[b] = bst
+        winner[b] = win
+        hops[b] = hp
+    return work
+
+
+@njit(cache=True, nogil=True)
+def replay_paths(
+    start: np.ndarray,
+    degree: np.ndarray,
+    col: np.ndarray,
+    source: np.ndarray,
+    pairs: np.ndarray,
+    winner: np.ndarray,
+    hops: np.ndarray,
+    num_walkers: int,
+    key: int,
+    paths: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Write the path of the winning walker of each pair in ``pairs`` to ``paths``."""
+    if pairs.size == 0:
+        return
+    step_key = _step_keys(max(1, hops.max()))
+    for b in pairs:
+        i = b * num_walkers + winner[b]
+        base = hash32(hash32(key ^ (i & MASK32)) ^ (i >> 32))
+        cur = source[b]
+        prev = -1
+        paths[b, 0] = cur
+        for s in range(hops[b]):
+            d = degree[cur]
+            row = start[cur]
+            u = hash32(base ^ step_key[s])
+            if s == 0:
+                e = row + ((u * d) >> 32)
+            else:
+                e = row + ((u * (d - 1)) >> 32)
+                if col[e] == prev:
+                    e = row + d - 1
+            prev = cur
+            cur = col[e]
+            paths[b, s + 1] = cur
+
+
+@njit(cache=True, nogil=True)
+def merge_sorted(
+    key: np.ndarray, weight: np.ndarray, new_key: np.ndarray, new_weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Merge two sorted key arrays (and their weights) in one linear pass."""
+    n, m = key.size, new_key.size
+    out_key = np.empty(n + m, dtype=key.dtype)
+    out_weight = np.empty(n + m, dtype=weight.dtype)
+    i = j = 0
+    for k in range(n + m):
+        if j >= m or (i < n and key[i] <= new_key[j]):
+            out_key[k] = key[i]
+            out_weight[k] = weight[i]
+            i += 1
+        else:
+            out_key[k] = new_key[j]
+            out_weight[k] = new_weight[j]
+            j += 1
+    return out_key, out_weight
+
+
+@njit(cache=True, nogil=True)
+def csr_from_keys(
+    directed: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Row pointers and columns of sorted directed keys ``u * n + v``."""
+    rowptr = np.zeros(n + 1, dtype=np.int64)
+    col = np.empty(directed.size, dtype=np.int64)
+    for k in range(directed.size):
+        u = directed[k] // n
+        col[k] = directed[k] - u * n
+        rowptr[u + 1] += 1
+    for v in range(n):
+        rowptr[v + 1] += rowptr[v]
+    return rowptr, col
