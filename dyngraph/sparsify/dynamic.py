@@ -17,8 +17,9 @@ against the same :math:`H`.
 
 *Deletion* of :math:`(p, q)`: it leaves :math:`G`, and :math:`H` if it was
 there; then walkers run in the updated :math:`G` from :math:`p` to :math:`q`
-with no budget and the minimum-resistance path found is copied into
-:math:`H`. When no walker arrives, the minimum-resistance path of :math:`G`
+with no budget and the minimum-resistance path found, with its loops erased
+(a simple path on a subset of its edges, so of no larger resistance), is
+copied into :math:`H`. When no walker arrives, the minimum-resistance path of :math:`G`
 (Dijkstra on :math:`1/w`) is copied instead. When deletions cut :math:`G`
 between the ends of a deleted edge of :math:`H` (no repair path exists), the
 pieces of :math:`H` inside each component of :math:`G` are joined by a
@@ -26,15 +27,18 @@ maximum-weight spanning forest of the contracted graph, so :math:`H` always
 spans every component of :math:`G`.
 
 Walks that cannot succeed are skipped without changing any decision: an
-insertion whose ends lie in different connected components of :math:`H`
-(labels cached and merged as :math:`H` grows) is critical for every seed, and
-a repair whose ends :math:`G` no longer joins goes straight to the
-shortest-path fallback. The other pairs keep their walker indices, so their
-draws, and hence :math:`H`, are exactly those of walking every pair.
+insertion whose ends lie in different connected components of :math:`H` is
+critical for every seed. The component labels of :math:`H` are cached, merged
+along the edges that join :math:`H`, and recomputed only after a deletion cut
+:math:`G`. The other pairs keep their walker indices, so their draws, and
+hence :math:`H`, are exactly those of walking every pair.
 
 Per-update work is walkers × steps, independent of the graph size; each
-batch also rebuilds the CSR arrays of :math:`H` (and of :math:`G` when a
-deletion needs repair) with one sort, :math:`O(E \log E)`.
+batch also merges its edges into the sorted edge arrays and rebuilds the CSR
+arrays of :math:`H` (and of :math:`G` when a deletion needs repair) in
+linear passes, :math:`O(E)` memory traffic. On CPU tensors the walks, merges
+and CSR builds run as compiled numba kernels when numba is installed, with
+the same results as the torch code that runs on CUDA.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from dyngraph.sparsify.initial import initial_sparsifier
 from dyngraph.sparsify.spectral import check_adjacency
 from dyngraph.sparsify.walks import _hash32, have_numba, nonbacktracking_walks
 
-__all__ = ["DynamicSparsifier", "UpdateReport", "local_edge_stream"]
+__all__ = ["DynamicSparsifier", "UpdateReport", "erase_loops", "local_edge_stream"]
 
 EdgesLike = Tensor | np.ndarray
 
@@ -107,6 +111,54 @@ def _merge(
     out_key[position], out_key[~fresh] = new_key, key
     out_weight[position], out_weight[~fresh] = new_weight, weight
     return out_key, out_weight
+
+
+def erase_loops(paths: Tensor, chunk: int = 2048) -> tuple[Tensor, Tensor]:
+    r"""Edges of the loop-erased walks ``paths``.
+
+    Chronological loop erasure: from the first vertex, jump to just after
+    the *last* visit of the current vertex and keep the edge to the vertex
+    there, until the end. What is left is a simple path between the same
+    ends on a subset of the walk's edges, so its resistance
+    :math:`\sum 1/w` is at most the walk's.
+
+    Parameters
+    ----------
+    paths : Tensor
+        ``[B, L]`` int64 vertex sequences, each padded with ``-1`` after its
+        last vertex (as :attr:`WalkResult.paths`).
+    chunk : int
+        Paths handled at once (default: ``2048``).
+
+    Returns
+    -------
+    tuple of Tensor
+        Ends ``(a, b)`` of the kept edges, each ``[M]`` int64.
+    """
+    if paths.shape[0] > chunk:  # bounds the [chunk, L, L] comparison
+        parts = [erase_loops(part, chunk) for part in paths.split(chunk)]
+        return tuple(torch.cat(ends) for ends in zip(*parts, strict=True))
+    length = (paths >= 0).sum(1)
+    empty = torch.zeros(0, dtype=torch.long, device=paths.device)
+    if paths.numel() == 0 or int(length.max()) < 2:
+        return empty, empty
+    width = int(length.max())
+    paths = paths[:, :width]
+    steps = torch.arange(width, device=paths.device)
+    same = (paths[:, :, None] == paths[:, None, :]) & (paths[:, None, :] >= 0)
+    last = torch.where(same, steps, -1).amax(2)  # last visit of each position
+    rows = torch.arange(paths.shape[0], device=paths.device)
+    at = torch.zeros_like(length)
+    ends_a, ends_b = [], []
+    for _ in range(width - 1):
+        nxt = last[rows, at] + 1
+        live = nxt < length
+        if not bool(live.any()):
+            break
+        ends_a.append(paths[rows[live], at[live]])
+        ends_b.append(paths[rows[live], nxt[live]])
+        at = torch.where(live, nxt, at)
+    return torch.cat(ends_a), torch.cat(ends_b)
 
 
 def _drop(position: Tensor, *arrays: Tensor) -> tuple[Tensor, ...]:
@@ -521,13 +573,8 @@ class DynamicSparsifier:
             return_paths=True,
             seed=self._next_seed(),
         )
-        paths = result.paths
-        a, b = paths[:, :-1], paths[:, 1:]
-        valid = (a >= 0) & (b >= 0)
-        path_keys = [
-            torch.minimum(a[valid], b[valid]) * self.num_nodes
-            + torch.maximum(a[valid], b[valid])
-        ]
+        a, b = erase_loops(result.paths[result.found])
+        path_keys = [torch.minimum(a, b) * self.num_nodes + torch.maximum(a, b)]
         failed = (~result.found).nonzero().squeeze(1)
         cut = False
         if failed.numel():

@@ -303,3 +303,66 @@ def test_compiled_and_torch_paths_make_the_same_sparsifier(monkeypatch):
         getattr(slow, kind)(edges)
         assert edge_set(slow.graph) == graph
         assert edge_set(slow.sparsifier) == sparsifier
+
+
+def test_erase_loops_leaves_a_simple_path_on_the_walks_edges(mesh):
+    from dyngraph.sparsify import nonbacktracking_walks
+    from dyngraph.sparsify.dynamic import erase_loops
+
+    paths = torch.tensor(
+        [
+            [0, 1, 2, 3, 1, 4, -1, -1, -1],  # loop 1-2-3-1
+            [5, 6, 5, 7, 8, 7, 9, -1, -1],  # back through the source, then 7-8-7
+            [0, 2, -1, -1, -1, -1, -1, -1, -1],  # one edge
+            [3, 4, 5, 6, 3, 4, 5, 6, 7],  # twice round a cycle
+        ]
+    )
+    a, b = erase_loops(paths)
+    assert list(zip(a.tolist(), b.tolist(), strict=True)) == [
+        (0, 1),
+        (5, 7),
+        (0, 2),
+        (3, 4),
+        (1, 4),
+        (7, 9),
+        (4, 5),
+        (5, 6),
+        (6, 7),
+    ]
+    # long walks on a mesh (many loops), erased in several chunks: each
+    # pair's kept edges form a simple path between its ends on its walk's
+    # edges, never longer than the walk
+    rowptr, col, w = (
+        torch.from_numpy(x) for x in (mesh.indptr, mesh.indices, mesh.data)
+    )
+    src = torch.arange(0, 200)
+    dst = col[rowptr[col[rowptr[col[rowptr[src]]]]]].long()
+    src, dst = src[src != dst], dst[src != dst]
+    walks = nonbacktracking_walks(
+        rowptr.long(),
+        col.long(),
+        w,
+        src,
+        dst,
+        num_walkers=4,
+        max_steps=60,
+        return_paths=True,
+        seed=1,
+    )
+    assert walks.found.sum() > 50
+    found = walks.paths[walks.found]
+    looped, single = 0, []
+    for k, row in enumerate(found.tolist()):
+        row = [v for v in row if v >= 0]
+        a, b = (x.tolist() for x in erase_loops(found[k : k + 1]))
+        single += zip(a, b, strict=True)
+        vertices = a + b[-1:]
+        assert a[1:] == b[:-1]  # consecutive edges
+        assert vertices[0] == row[0] and vertices[-1] == row[-1]
+        assert len(set(vertices)) == len(vertices)  # simple
+        walk_edges = {frozenset(e) for e in zip(row[:-1], row[1:], strict=True)}
+        assert {frozenset(e) for e in zip(a, b, strict=True)} <= walk_edges
+        looped += len(vertices) < len(row)
+    assert looped > 10
+    a, b = erase_loops(found, chunk=16)  # all at once, in chunks
+    assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == sorted(single)
