@@ -39,6 +39,29 @@ def _step_keys(max_steps: int) -> np.ndarray:  # pragma: no cover - compiled
     return keys
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _walker_key(key: int, i: int) -> int:  # pragma: no cover - compiled
+    """Key of walker ``i`` of the call with key ``key``."""
+    return hash32(hash32(key ^ (i & MASK32)) ^ (i >> 32))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _edge(
+    row: int, d: int, col: np.ndarray, prev: int, s: int, u: int
+) -> int:  # pragma: no cover - compiled
+    """CSR slot of the move with draw ``u`` from a row of degree ``d`` at ``row``.
+
+    The first move is uniform over the row; a later one is uniform over the
+    first ``d - 1`` slots, the previous vertex swapped for the last slot.
+    """
+    if s == 0:
+        return row + ((u * d) >> 32)
+    e = row + ((u * (d - 1)) >> 32)
+    if col[e] == prev:
+        e = row + d - 1
+    return e
+
+
 LANES = 4  # walkers of a pair in flight at once (measured best of 1, 4, 8, 16)
 
 
@@ -96,7 +119,7 @@ def walk_pairs(
                 if launched < num_walkers:
                     i = b * num_walkers + launched
                     walker[k] = launched
-                    base[k] = hash32(hash32(key ^ (i & MASK32)) ^ (i >> 32))
+                    base[k] = _walker_key(key, i)
                     cur[k] = p
                     prev[k] = -1
                     step[k] = 0
@@ -116,12 +139,7 @@ def walk_pairs(
                         work += 1
                         row = start[c]
                         u = hash32(base[k] ^ step_key[s])
-                        if s == 0:
-                            e = row + ((u * d) >> 32)
-                        else:
-                            e = row + ((u * (d - 1)) >> 32)
-                            if col[e] == prev[k]:
-                                e = row + d - 1
+                        e = _edge(row, d, col, prev[k], s, u)
                         nxt = col[e]
                         rr = r[k] + inv_weight[e]
                         if rr >= lim:
@@ -144,7 +162,7 @@ def walk_pairs(
                     elif launched < num_walkers:
                         i = b * num_walkers + launched
                         walker[k] = launched
-                        base[k] = hash32(hash32(key ^ (i & MASK32)) ^ (i >> 32))
+                        base[k] = _walker_key(key, i)
                         cur[k] = p
                         prev[k] = -1
                         step[k] = 0
@@ -178,7 +196,7 @@ def replay_paths(
     step_key = _step_keys(max(1, hops.max()))
     for b in pairs:
         i = b * num_walkers + winner[b]
-        base = hash32(hash32(key ^ (i & MASK32)) ^ (i >> 32))
+        base = _walker_key(key, i)
         cur = source[b]
         prev = -1
         paths[b, 0] = cur
@@ -186,12 +204,7 @@ def replay_paths(
             d = degree[cur]
             row = start[cur]
             u = hash32(base ^ step_key[s])
-            if s == 0:
-                e = row + ((u * d) >> 32)
-            else:
-                e = row + ((u * (d - 1)) >> 32)
-                if col[e] == prev:
-                    e = row + d - 1
+            e = _edge(row, d, col, prev, s, u)
             prev = cur
             cur = col[e]
             paths[b, s + 1] = cur
