@@ -111,66 +111,55 @@ def walk_pairs(
         bst = np.inf
         win = -1
         hp = -1
-        if degree[p] > 0:
-            launched = 0
-            running = 0
+        launched = 0 if degree[p] > 0 else num_walkers
+        walker[:] = -1  # every lane free
+        busy = True
+        while busy:
+            busy = False
             for k in range(LANES):
-                walker[k] = -1
-                if launched < num_walkers:
-                    i = b * num_walkers + launched
-                    walker[k] = launched
-                    base[k] = _walker_key(key, i)
+                j = walker[k]
+                if j < 0:  # a free lane takes the next walker, if any
+                    if launched == num_walkers:
+                        continue
+                    j = launched
+                    launched += 1
+                    walker[k] = j
+                    base[k] = _walker_key(key, b * num_walkers + j)
                     cur[k] = p
                     prev[k] = -1
                     step[k] = 0
                     r[k] = 0
-                    launched += 1
-                    running += 1
-            while running > 0:
-                for k in range(LANES):
-                    j = walker[k]
-                    if j < 0:
-                        continue
-                    s = step[k]
-                    c = cur[k]
-                    d = degree[c]
-                    stop = True
-                    if s == 0 or d > 1:
-                        work += 1
-                        row = start[c]
-                        u = hash32(base[k] ^ step_key[s])
-                        e = _edge(row, d, col, prev[k], s, u)
-                        nxt = col[e]
-                        rr = r[k] + inv_weight[e]
-                        if rr >= lim:
-                            pass
-                        elif nxt == q:
-                            if rr < bst or (rr == bst and j < win):
-                                bst = rr
-                                win = j
-                                hp = s + 1
-                        elif rr <= bst and s + 1 < max_steps:
-                            stop = False
-                    if not stop:
-                        prev[k] = c
-                        cur[k] = nxt
-                        r[k] = rr
-                        step[k] = s + 1
-                    elif first_hit and win >= 0:
-                        running = 0
-                        break
-                    elif launched < num_walkers:
-                        i = b * num_walkers + launched
-                        walker[k] = launched
-                        base[k] = _walker_key(key, i)
-                        cur[k] = p
-                        prev[k] = -1
-                        step[k] = 0
-                        r[k] = 0
-                        launched += 1
-                    else:
-                        walker[k] = -1
-                        running -= 1
+                busy = True
+                s = step[k]
+                c = cur[k]
+                d = degree[c]
+                stop = True
+                if s == 0 or d > 1:
+                    work += 1
+                    row = start[c]
+                    u = hash32(base[k] ^ step_key[s])
+                    e = _edge(row, d, col, prev[k], s, u)
+                    nxt = col[e]
+                    rr = r[k] + inv_weight[e]
+                    if rr >= lim:
+                        pass
+                    elif nxt == q:
+                        if rr < bst or (rr == bst and j < win):
+                            bst = rr
+                            win = j
+                            hp = s + 1
+                    elif rr <= bst and s + 1 < max_steps:
+                        stop = False
+                if not stop:
+                    prev[k] = c
+                    cur[k] = nxt
+                    r[k] = rr
+                    step[k] = s + 1
+                elif first_hit and win >= 0:  # decided: no lane walks on
+                    busy = False
+                    break
+                else:
+                    walker[k] = -1
         best[b] = bst
         winner[b] = win
         hops[b] = hp
