@@ -41,7 +41,7 @@ import torch
 from dyngraph.data.io import read_snap_signed, read_snap_temporal
 from dyngraph.metrics import average_precision, roc_auc
 from dyngraph.models.pivem import PiVeM, bin_statistics
-from dyngraph.models.pivem_eval import (
+from dyngraph.models.pivem.evaluate import (
     evaluate,
     evaluation_split,
     model_scores,

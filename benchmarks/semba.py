@@ -32,7 +32,7 @@ import torch
 
 from dyngraph.data.events import EventStream
 from dyngraph.data.io import read_snap_signed, read_wiki_rfa
-from dyngraph.models.semba_eval import compare
+from dyngraph.models.semba.evaluate import compare
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "data"

@@ -8,38 +8,13 @@ from typing import Any
 
 import torch
 
+from dyngraph.baselines import history_link_scores
 from dyngraph.data.events import EventStream
+from dyngraph.registry import command_modules
 
-__all__ = ["run_quickstart", "history_link_scores"]
+__all__ = ["run_quickstart"]
 
 REAL_DATASETS = ("college-msg", "bitcoin-otc")
-
-
-def history_link_scores(
-    history: EventStream, src: torch.Tensor, dst: torch.Tensor
-) -> torch.Tensor:
-    """Score candidate links by how often the pair interacted before.
-
-    The score of :math:`(s, d)` is the number of events of :obj:`history`
-    between :math:`s` and :math:`d` in either direction, a memory-only
-    baseline (EdgeBank with counts) that every learned model should beat.
-
-    Parameters
-    ----------
-    history : EventStream
-        Events observed so far.
-    src, dst : torch.Tensor
-        Candidate pairs, any matching shapes.
-    """
-    n = history.num_nodes
-    if history.num_events == 0:
-        return torch.zeros(src.shape, dtype=torch.float32, device=src.device)
-    lo = torch.minimum(history.src, history.dst)
-    hi = torch.maximum(history.src, history.dst)
-    keys, counts = torch.unique(lo * n + hi, return_counts=True)
-    q = torch.minimum(src, dst) * n + torch.maximum(src, dst)
-    pos = torch.searchsorted(keys, q).clamp(max=keys.numel() - 1)
-    return torch.where(keys[pos] == q, counts[pos], 0).to(torch.float32)
 
 
 def _evaluate_history_baseline(stream: EventStream, seed: int) -> dict[str, float]:
@@ -98,75 +73,6 @@ def _describe(stream: EventStream, out: Path, seed: int) -> dict[str, Any]:
     return summary
 
 
-def _print_table(title: str, rows: dict[str, dict[str, float]]) -> None:
-    columns = list(next(iter(rows.values())))
-    print(f"\n{title}")
-    print("  " + f"{'':<24}" + "".join(f"{c:>16}" for c in columns))
-    for name, values in rows.items():
-        cells = "".join(f"{values[c]:>16.3f}" for c in columns)
-        print(f"  {name:<24}{cells}")
-
-
-def _fit_pivem(stream: EventStream, out: Path, seed: int) -> dict[str, Any]:
-    """Fit a small PiVeM on the generated latent-space network; write plots."""
-    import matplotlib.pyplot as plt
-
-    from dyngraph.models.pivem_eval import evaluate, evaluation_split
-    from dyngraph.models.pivem_plot import animate_embedding, plot_trajectories
-
-    split = evaluation_split(stream, seed=seed)
-    result = evaluate(
-        split, num_bins=10, num_communities=4, epochs=150, seed=seed, progress=False
-    )
-    metrics = result["metrics"]
-    rows = {
-        method: {task: metrics[task][method]["roc_auc"] for task in metrics}
-        for method in next(iter(metrics.values()))
-    }
-    _print_table(
-        f"== PiVeM on {stream.name}: ROC-AUC (fit "
-        f"{result['fit_seconds']['pivem']:.1f} s) ==",
-        rows,
-    )
-    model = result["models"]["pivem"]
-    trajectories = out / "pivem_trajectories.png"
-    ax = plot_trajectories(model)
-    ax.figure.savefig(trajectories, dpi=120)
-    plt.close(ax.figure)
-    gif = animate_embedding(model, out / "pivem_embedding.gif", frames=40)
-    print(f"  trajectories             {trajectories}")
-    print(f"  animation                {gif}")
-    return {"metrics": metrics, "files": [str(trajectories), str(gif)]}
-
-
-def _fit_semba(stream: EventStream, seed: int) -> dict[str, Any]:
-    """Fit a small SEMBA for sign prediction on the generated signed network."""
-    from dyngraph.models.semba_eval import compare
-
-    torch.manual_seed(seed)
-    results = compare(
-        stream,
-        tasks=("sign",),
-        models=("semba",),
-        memory_dim=16,
-        time_dim=8,
-        embedding_dim=16,
-        node_embedding_dim=8,
-        epochs=6,
-        lr=1e-2,
-        batch_size=100,
-        seed=seed,
-    )
-    keys = ("auc", "macro_f1", "neg_f1")
-    rows = {
-        name: {k: value["sign"][k] for k in keys}
-        for name, value in results.items()
-        if isinstance(value, dict) and "sign" in value
-    }
-    _print_table(f"== SEMBA on {stream.name}: test sign prediction ==", rows)
-    return rows
-
-
 def run_quickstart(
     output: Path,
     seed: int = 0,
@@ -176,10 +82,12 @@ def run_quickstart(
 ) -> dict[str, Any]:
     """Generate data, summarise it, evaluate baselines, fit models, write plots.
 
-    On the generated latent-space network a small PiVeM is fitted and scored
-    against the static latent distance model and heuristics (with a plot of
-    the trajectories and a GIF of the embedding); on the generated signed
-    network a small SEMBA predicts signs against the two heuristics.
+    Every model family of :mod:`dyngraph.registry` with a quick-start part
+    contributes a generated stream (summarised with the real datasets already
+    downloaded) and, with ``models``, a small fit on it scored against
+    baselines, with its plots: a PiVeM against the static latent distance
+    model and heuristics on a latent-space network, a SEMBA predicting signs
+    against two heuristics on a signed network.
 
     Parameters
     ----------
@@ -202,20 +110,15 @@ def run_quickstart(
 
     matplotlib.use("Agg")
     from dyngraph.data import datasets
-    from dyngraph.data.synthetic import latent_space_network, signed_faction_network
 
     output.mkdir(parents=True, exist_ok=True)
-    streams: list[EventStream] = []
-    # nodes that move a lot relative to their community spread, and signed
-    # pairs that rarely repeat, so that the models have something to learn
-    # beyond the history of each pair
-    latent, _ = latent_space_network(
-        40, 10, radius=1.0, amplitude=2.5, spread=0.2, beta_mean=2.0, seed=seed
-    )
-    latent.name = latent.name or "synthetic-latent-space"
-    signed, _ = signed_faction_network(60, num_events=3000, repeat=0.2, seed=seed)
-    signed.name = signed.name or "synthetic-signed-factions"
-    streams += [latent, signed]
+    parts = {
+        module.__name__.split(".")[-2]: module
+        for module in command_modules()
+        if hasattr(module, "quickstart")
+    }
+    generated = {name: part.quickstart_stream(seed) for name, part in parts.items()}
+    streams: list[EventStream] = list(generated.values())
     for name in REAL_DATASETS:
         if datasets.is_downloaded(name, root=root):
             streams.append(datasets.load(name, root=root))
@@ -230,10 +133,10 @@ def run_quickstart(
         report["streams"][stream.name] = summary
         report["files"].append(summary["plot"])
     if models:
-        pivem = _fit_pivem(latent, output, seed)
-        report["models"]["pivem"] = pivem["metrics"]
-        report["files"] += pivem["files"]
-        report["models"]["semba"] = _fit_semba(signed, seed)
+        for name, part in parts.items():
+            result = part.quickstart(generated[name], output, seed)
+            report["models"][name] = result["metrics"]
+            report["files"] += result["files"]
     summary_path = output / "summary.json"
     summary_path.write_text(json.dumps(report, indent=2, default=str))
     report["files"].append(str(summary_path))

@@ -1,67 +1,165 @@
-"""Model recipes: the TOML files under ``models/`` that ``dyngraph fit`` runs.
+"""Recipes: a family's defaults, in code, overridden by an optional TOML file.
 
-A recipe is a small TOML file with one table per concern (``[data]``,
-``[model]``, ``[fit]`` / ``[train]``). :func:`load_recipe` finds a family's
-default recipe in the checkout's ``models/`` folder or reads any file given
-by path, and reports TOML errors with the file name.
+Every model family defines its recipe once, as a dataclass of tables (each
+table a dataclass of typed keys with defaults), in its ``recipe.py``. A
+TOML file (``--recipe FILE``; examples in the checkout's ``models/``) only
+overrides keys::
+
+    [model]
+    dim = 3
+
+    [fit]
+    epochs = 50
+
+:func:`load_recipe` refuses unknown tables and keys and values of the wrong
+type, naming the file, the table and the key and listing the allowed ones,
+before any data is downloaded.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import difflib
 import sys
+import types
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["RECIPES", "add_fit_arguments", "load_recipe", "recipe_path"]
+__all__ = ["RecipeError", "add_fit_arguments", "load_recipe", "parse_recipe"]
 
-RECIPES = Path(__file__).resolve().parents[1] / "models"
-"""The folder of the default recipes (``models/`` next to the package)."""
-
-
-def recipe_path(family: str) -> Path:
-    """Return the default recipe file of a model family (``models/FAMILY.toml``)."""
-    return RECIPES / f"{family}.toml"
+R = TypeVar("R")
 
 
-def load_recipe(source: str | Path) -> dict[str, Any]:
-    """Read a recipe.
+class RecipeError(ValueError):
+    """A recipe file is unreadable or does not match its family's recipe."""
+
+
+def _allowed(names: typing.Iterable[str], brackets: bool = False) -> str:
+    return ", ".join(f"[{n}]" if brackets else n for n in names)
+
+
+def _hint(name: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(name, names, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_name(kind: Any) -> str:
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(k) for k in typing.get_args(kind))
+    if kind is type(None):
+        return "absent"
+    return getattr(kind, "__name__", str(kind))
+
+
+def _coerce(value: Any, kind: Any) -> tuple[bool, Any]:
+    """Return ``(ok, value)``: ``value`` as ``kind`` (ints may stand for floats)."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        for option in typing.get_args(kind):
+            ok, out = _coerce(value, option)
+            if ok:
+                return True, out
+        return False, value
+    if kind is bool:
+        return isinstance(value, bool), value
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return ok, float(value) if ok else value
+    if kind is str:
+        return isinstance(value, str), value
+    if typing.get_origin(kind) is typing.Literal:
+        return value in typing.get_args(kind), value
+    return False, value
+
+
+def parse_recipe(schema: type[R], tables: dict[str, Any], source: str) -> R:
+    """Build a recipe of ``schema`` from parsed TOML ``tables``.
 
     Parameters
     ----------
-    source : str or Path
-        A family name with a default recipe (``"pivem"``, ``"semba"``) or the
-        path of a TOML file.
-
-    Returns
-    -------
-    dict
-        The parsed tables.
+    schema : type
+        A dataclass whose fields are table dataclasses with defaults.
+    tables : dict
+        Parsed TOML (table name to key-value mapping).
+    source : str
+        Where ``tables`` came from, named in errors.
 
     Raises
     ------
-    ValueError
-        When the file does not exist or is not valid TOML; the message names
-        the file (and TOML's line and column).
+    RecipeError
+        On an unknown table or key, a table that is not a table, or a value of
+        the wrong type; the message names ``source``, the table and the key.
     """
-    path = Path(source)
-    if path.suffix != ".toml" and not path.exists():
-        path = recipe_path(str(source))
+    hints = typing.get_type_hints(schema)
+    names = [f.name for f in dataclasses.fields(schema)]  # type: ignore[arg-type]
+    built: dict[str, Any] = {}
+    for table, values in tables.items():
+        if table not in names:
+            raise RecipeError(
+                f"{source}: unknown table [{table}]{_hint(table, names)}; "
+                f"allowed tables: {_allowed(names, brackets=True)}"
+            )
+        if not isinstance(values, dict):
+            raise RecipeError(
+                f"{source}: {table!r} must be a table ([{table}]), got "
+                f"{type(values).__name__}"
+            )
+        table_type = hints[table]
+        types_of = typing.get_type_hints(table_type)
+        keys = [f.name for f in dataclasses.fields(table_type)]
+        parsed: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in keys:
+                raise RecipeError(
+                    f"{source}: unknown key {key!r} in [{table}]{_hint(key, keys)}; "
+                    f"allowed keys: {_allowed(keys)}"
+                )
+            ok, parsed[key] = _coerce(value, types_of[key])
+            if not ok:
+                raise RecipeError(
+                    f"{source}: [{table}] {key} = {value!r} must be "
+                    f"{_type_name(types_of[key])}"
+                )
+        built[table] = table_type(**parsed)
+    return schema(**built)
+
+
+def load_recipe(schema: type[R], path: str | Path | None = None) -> R:
+    """Return the recipe of ``schema``: its defaults, overridden by ``path``.
+
+    Parameters
+    ----------
+    schema : type
+        The family's recipe dataclass (e.g.
+        :class:`dyngraph.models.pivem.recipe.PiVeMRecipe`).
+    path : str or Path, optional
+        A TOML file of overrides (default: none, the defaults in code).
+
+    Raises
+    ------
+    RecipeError
+        When the file does not exist, is not valid TOML (with TOML's line and
+        column) or does not match ``schema`` (see :func:`parse_recipe`).
+    """
+    if path is None:
+        return schema()
+    path = Path(path)
     if not path.is_file():
-        raise ValueError(
-            f"recipe {path} does not exist; pass --recipe FILE (the default "
-            f"recipes live in models/ of a dyngraph checkout)"
-        )
+        raise RecipeError(f"recipe {path} does not exist")
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            tables = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: invalid TOML recipe: {exc}") from None
+        raise RecipeError(f"{path}: invalid TOML recipe: {exc}") from None
+    return parse_recipe(schema, tables, str(path))
 
 
 def add_fit_arguments(
@@ -69,13 +167,14 @@ def add_fit_arguments(
 ) -> None:
     """Add the options every ``dyngraph fit FAMILY`` command shares.
 
-    ``--recipe`` (default ``models/FAMILY.toml``), ``--epochs``, ``--output``
-    (default ``FAMILY-output``), ``--resume``, ``--root`` and ``--url``.
+    ``--recipe`` (a TOML file of overrides; default: the defaults in code),
+    ``--epochs``, ``--output`` (default ``FAMILY-output``), ``--resume``,
+    ``--root`` and ``--url``.
     """
     parser.add_argument(
         "--recipe",
-        default=str(recipe_path(family)),
-        help=f"TOML recipe (default: models/{family}.toml)",
+        help="TOML file overriding the recipe's defaults (default: none; "
+        "examples in models/ of a checkout)",
     )
     parser.add_argument("--epochs", type=int, help=epochs_help)
     parser.add_argument(

@@ -25,6 +25,16 @@ def _serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the suite's markers, once."""
+    for marker in (
+        "slow: long-running tests (still run by default)",
+        "gpu: needs a CUDA GPU (skipped without one)",
+        "notebook: executes a tutorial notebook",
+    ):
+        config.addinivalue_line("markers", marker)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The project's real datasets (``../shared/data``); skips when absent."""

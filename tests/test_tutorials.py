@@ -9,6 +9,7 @@ from nbclient import NotebookClient
 TUTORIALS = sorted((Path(__file__).resolve().parents[1] / "tutorials").glob("*.ipynb"))
 
 
+@pytest.mark.notebook
 @pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
 def test_notebook_runs(path, tmp_path, monkeypatch, data_server):
     monkeypatch.setenv("DYNGRAPH_MIRROR", data_server)

@@ -1,10 +1,7 @@
 """The ``dyngraph discover`` subcommand: equations from a named system or a file.
 
-Wire it into the ``dyngraph`` parser with::
-
-    from dyngraph.discovery.cli import add_parser as add_discover_parser
-
-    add_discover_parser(sub)  # sub = parser.add_subparsers(...)
+:mod:`dyngraph.registry` lists this package; ``dyngraph`` calls
+:func:`add_parsers`.
 
 Examples::
 
@@ -24,12 +21,12 @@ from dyngraph.systems.datasets import SERIES, load_series, read_series
 from dyngraph.systems.odes import get_system, list_systems
 from dyngraph.systems.simulate import simulate
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parsers", "run"]
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``discover`` on an ``argparse`` subparsers object and return it."""
-    parser = subparsers.add_parser(
+def add_parsers(commands: Any, fit: Any) -> None:
+    """Add ``discover`` to the ``dyngraph`` commands; ``fit`` is unused."""
+    parser = commands.add_parser(
         "discover",
         help="discover equations (SINDy) from a named system, a dataset or a CSV file",
         description=(
@@ -77,7 +74,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--root", help="data root for downloaded datasets")
     parser.add_argument("--url", help="download the dataset from this URL (a mirror)")
     parser.set_defaults(func=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,25 +1,35 @@
-"""Model families of dyngraph.
+"""Model families of dyngraph, one sub-package each.
 
-- :class:`PiVeM`: continuous-time dynamic node embeddings (piecewise-velocity
-  latent distance model).
-- :class:`SEMBA`: representation learning on continuous-time dynamic signed
-  networks.
+Every family has the same files: ``model.py`` (the estimator: ``fit(...)``
+returns ``self``, ``forward(batch)`` returns the training loss, ``save`` and
+``load`` go through :mod:`dyngraph.training.checkpoint`), ``evaluate.py``,
+``plot.py`` where it has plots, ``recipe.py`` (the defaults of
+``dyngraph fit FAMILY``) and ``cli.py``.
 
-The classes are imported on first use, so that ``dyngraph --help`` and the
-recipe loaders stay light.
+The model classes can be imported from here (``from dyngraph.models import
+PiVeM, SEMBA``): a name is looked up in the families' ``__all__`` on first
+use, so that importing this package stays light and names no family.
 """
 
 from __future__ import annotations
 
+import pkgutil
 from importlib import import_module
 from typing import Any
 
-__all__ = ["PiVeM", "SEMBA"]
 
-_WHERE = {"PiVeM": "dyngraph.models.pivem", "SEMBA": "dyngraph.models.semba"}
+def _families() -> list[str]:
+    return [m.name for m in pkgutil.iter_modules(__path__) if m.ispkg]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'dyngraph.models' has no attribute {name!r}")
+    if not name.startswith("_"):
+        for family in _families():
+            module = import_module(f"{__name__}.{family}")
+            if name in getattr(module, "__all__", ()):
+                return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_families()])

@@ -1,9 +1,7 @@
 """The ``dyngraph sparsify`` subcommand.
 
-Register it from ``dyngraph/cli.py`` with::
-
-    from dyngraph.sparsify.cli import add_parser as add_sparsify_parser
-    add_sparsify_parser(sub)   # sub = parser.add_subparsers(...)
+:mod:`dyngraph.registry` lists this package; ``dyngraph`` calls
+:func:`add_parsers`.
 
 Usage::
 
@@ -24,7 +22,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parsers", "run"]
 
 
 def _load_source(spec: str, root: str | None) -> Any:
@@ -106,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``dyngraph sparsify`` with parsed arguments; return the exit status."""
     from tqdm.auto import tqdm
 
-    from dyngraph.cli import _table
+    from dyngraph.console import table
     from dyngraph.sparsify.dynamic import DynamicSparsifier
     from dyngraph.sparsify.initial import initial_sparsifier
     from dyngraph.sparsify.spectral import condition_number
@@ -185,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
             "kappa": condition_number(final_graph, rebuilt),
         }
     )
-    print(_table(rows, ["stage", "|E_G|", "|E_H|", "edges/node", "kappa"]))
+    print(table(rows, ["stage", "|E_G|", "|E_H|", "edges/node", "kappa"]))
     print(
         f"\n{added:,} edges added to H, {removed:,} removed, "
         f"{steps:,} walker moves (budget K = {args.budget:g})"
@@ -207,9 +205,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``sparsify`` on an ``argparse`` subparsers object; return it."""
-    parser = subparsers.add_parser(
+def add_parsers(commands: Any, fit: Any) -> None:
+    """Add ``sparsify`` to the ``dyngraph`` commands; ``fit`` is unused."""
+    parser = commands.add_parser(
         "sparsify",
         help="keep a spectral sparsifier up to date over an edge stream (dyGRASS)",
         description=(
@@ -258,4 +256,3 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--save", help="save the final state to this file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
-    return parser

@@ -56,6 +56,7 @@ from torch import Tensor
 from dyngraph.sparsify.initial import initial_sparsifier
 from dyngraph.sparsify.spectral import check_adjacency
 from dyngraph.sparsify.walks import _hash32, have_numba, nonbacktracking_walks
+from dyngraph.training import checkpoint
 
 __all__ = ["DynamicSparsifier", "UpdateReport", "erase_loops", "local_edge_stream"]
 
@@ -704,16 +705,26 @@ class DynamicSparsifier:
         )
         self._labels = None
 
-    def save(self, path: str | Path) -> None:
-        """Write :meth:`state_dict` to ``path`` with ``torch.save``."""
-        torch.save(self.state_dict(), Path(path))
+    def save(self, path: str | Path) -> Path:
+        """Write :meth:`state_dict` to ``path`` as a dyngraph checkpoint.
+
+        The file is a :mod:`dyngraph.training.checkpoint` (tensors and
+        primitives, written atomically).
+        """
+        return checkpoint.save(path, kind="DynamicSparsifier", state=self.state_dict())
 
     @classmethod
     def load(
         cls, path: str | Path, device: torch.device | str | None = None
     ) -> DynamicSparsifier:
-        """Read a sparsifier written by :meth:`save`."""
-        state = torch.load(Path(path), weights_only=True)
+        """Read a sparsifier written by :meth:`save` (never unpickles objects).
+
+        Raises
+        ------
+        dyngraph.training.CheckpointError
+            When ``path`` is not a DynamicSparsifier checkpoint.
+        """
+        state = checkpoint.load(path, kind="DynamicSparsifier").state
         new = cls(int(state["num_nodes"]), device=device)
         new.load_state_dict(state)
         return new

@@ -366,3 +366,12 @@ def test_erase_loops_leaves_a_simple_path_on_the_walks_edges(mesh):
     assert looped > 10
     a, b = erase_loops(found, chunk=16)  # all at once, in chunks
     assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == sorted(single)
+
+
+def test_load_refuses_a_plain_torch_file(mesh, tmp_path):
+    from dyngraph.training import CheckpointError
+
+    plain = tmp_path / "plain.pt"
+    torch.save(DynamicSparsifier(mesh, seed=0).state_dict(), plain)
+    with pytest.raises(CheckpointError, match=str(plain)):
+        DynamicSparsifier.load(plain)

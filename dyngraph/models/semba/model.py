@@ -24,6 +24,8 @@ protocol used for validation and test.
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -43,13 +45,19 @@ from torch_geometric.utils import scatter
 from dyngraph.data.events import EventStream
 from dyngraph.data.loader import TemporalBatch, TemporalBatchLoader
 from dyngraph.data.sampling import NegativeSampler
+from dyngraph.data.splits import TemporalSplit, chronological_split
+from dyngraph.metrics import average_precision, f1_scores, rmse, roc_auc
+from dyngraph.training import FitResult, fit
+from dyngraph.training import checkpoint as ckpt
 
 __all__ = [
+    "MONITOR",
     "SEMBA",
     "TASKS",
     "SignedMemory",
     "SignedTemporalModel",
     "StreamPredictions",
+    "selection_metrics",
     "stream_predictions",
 ]
 
@@ -559,7 +567,7 @@ class SignedTemporalModel(nn.Module):
         local[all_id] = torch.arange(all_id.numel(), device=z.device)
         return z[local[n_id]]
 
-    def forward(self, src: Tensor, dst: Tensor) -> Tensor:
+    def score(self, src: Tensor, dst: Tensor) -> Tensor:
         r"""Head output for the pairs ``(src, dst)``: ``[B]`` or ``[B, 3]``.
 
         Uses only the events observed so far. Logits for ``"existence"`` and
@@ -601,7 +609,7 @@ class SignedTemporalModel(nn.Module):
         """Task loss of ``batch`` from the state before it (see the class)."""
         events = batch.events
         src, dst, _ = self._pairs(batch)
-        out = self(src, dst)
+        out = self.score(src, dst)
         device = out.device
         b = events.num_events
         sign = self._signs(events).to(device)
@@ -622,6 +630,10 @@ class SignedTemporalModel(nn.Module):
         weight = out.new_tensor([1.0, self.neg_weight, 1.0])
         return F.cross_entropy(out, target, weight=weight)
 
+    def forward(self, batch: TemporalBatch) -> Tensor:
+        """Training loss of ``batch`` from the state before it (:meth:`loss`)."""
+        return self.loss(batch)
+
     def predict(self, batch: TemporalBatch) -> tuple[Tensor, Tensor | None]:
         """Predictions for ``batch`` from the state before it.
 
@@ -637,7 +649,7 @@ class SignedTemporalModel(nn.Module):
             without negatives.
         """
         src, dst, neg_mask = self._pairs(batch)
-        out = self(src, dst)
+        out = self.score(src, dst)
         if self.task == "weight":
             out = out * self.weight_scale
         elif self.task == "three_way":
@@ -682,9 +694,100 @@ class SignedTemporalModel(nn.Module):
 
     def training_step(self, batch: TemporalBatch) -> Tensor:
         """Loss of ``batch``, then observe it: the ``step`` of :func:`fit`."""
-        loss = self.loss(batch)
+        loss = self(batch)
         self.observe(batch.events)
         return loss
+
+    def fit(
+        self,
+        stream: EventStream,
+        split: TemporalSplit | None = None,
+        *,
+        epochs: int = 5,
+        lr: float = 1e-3,
+        batch_size: int = 200,
+        seed: int = 0,
+        patience: int | None = None,
+        checkpoint: str | Path | None = None,
+        progress: bool = False,
+    ) -> SignedTemporalModel:
+        """Fit with :func:`dyngraph.training.fit`; keep the best epoch.
+
+        Each epoch resets the state and runs over the training events
+        (predict a batch, step on its loss, then observe it); the validation
+        pass continues the memory from the end of training. The monitored
+        metric is validation AP (existence), ROC-AUC (sign), macro-F1 (3-way)
+        or RMSE (weight), see :data:`MONITOR`; the best epoch's weights are
+        kept.
+
+        Parameters
+        ----------
+        stream : EventStream
+            The whole signed stream; negatives are drawn from its
+            destinations.
+        split : TemporalSplit, optional
+            Its chronological split (default: 70/15/15 by time).
+        epochs, lr, batch_size, seed, patience, checkpoint, progress
+            As in :func:`dyngraph.training.fit`; ``lr`` of Adam (defaults:
+            ``5``, ``1e-3``, ``200``, ``0``, none, none, ``False``).
+
+        Returns
+        -------
+        SignedTemporalModel
+            ``self``, with the :class:`~dyngraph.training.FitResult` in
+            ``history_`` and the training speed (events per second,
+            validation excluded) in ``events_per_second_``.
+        """
+        if split is None:
+            split = chronological_split(stream, 0.15, 0.15)
+        task = self.task
+        train_sampler = _sampler(stream, seed)
+        needs_negatives = task in ("existence", "three_way")
+        val_seconds = [0.0]
+
+        def batches(epoch: int) -> Iterable[TemporalBatch]:
+            self.reset_state()
+            return TemporalBatchLoader(
+                split.train,
+                batch_size,
+                neg_sampler=train_sampler if needs_negatives else None,
+            )
+
+        def validate() -> dict[str, float]:
+            begin = time.perf_counter()
+            sampler = _sampler(stream, seed + 1) if needs_negatives else None
+            pred = stream_predictions(
+                self, split.val, batch_size=batch_size, neg_sampler=sampler
+            )
+            metrics = selection_metrics(task, split.val, pred)
+            val_seconds[0] += time.perf_counter() - begin
+            return metrics
+
+        key, mode = MONITOR[task]
+        optimizer = torch.optim.Adam(self.parameters(), lr=lr)
+        begin = time.perf_counter()
+        result = fit(
+            self,
+            self.training_step,
+            epochs=epochs,
+            optimizer=optimizer,
+            batches=batches,
+            validate=validate,
+            monitor=key,
+            mode=mode,
+            patience=patience,
+            checkpoint=checkpoint,
+            seed=seed,
+            progress=progress,
+            desc=f"{type(self).__name__} {task}",
+        )
+        seconds = time.perf_counter() - begin - val_seconds[0]
+        run = len(result.history) - (result.resumed_from or 0)
+        self.history_: FitResult = result
+        self.events_per_second_ = (
+            run * split.train.num_events / seconds if run and seconds > 0 else 0.0
+        )
+        return self
 
 
 class SEMBA(SignedTemporalModel):
@@ -779,9 +882,11 @@ class SEMBA(SignedTemporalModel):
             "time_dim": time_dim,
             "embedding_dim": embedding_dim,
             "task": task,
-            "message_module": message_module,
-            "aggregator_module": aggregator_module,
             **kwargs,
+        }
+        self._modules_given = {
+            "message_module": message_module is not None,
+            "aggregator_module": aggregator_module is not None,
         }
         self.reset_parameters()
 
@@ -808,22 +913,36 @@ class SEMBA(SignedTemporalModel):
         )
 
     def save(self, path: str | Path) -> Path:
-        """Save the configuration, parameters and state to ``path``."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"config": self._config, "state_dict": self.state_dict()}, path)
-        return path
+        """Save the configuration, parameters and state (memory, neighbours).
+
+        The file is a :mod:`dyngraph.training.checkpoint` (tensors and
+        primitives only). A model built with a custom ``message_module`` or
+        ``aggregator_module`` cannot be saved this way: its modules would have
+        to be pickled.
+        """
+        custom = [name for name, given in self._modules_given.items() if given]
+        if custom:
+            raise ValueError(
+                f"SEMBA.save: a model built with a custom {' and '.join(custom)} "
+                "cannot be saved safely (the module would be pickled); save "
+                "model.state_dict() and rebuild the model with the same modules"
+            )
+        return ckpt.save(
+            path, kind="SEMBA", config=self._config, state=self.state_dict()
+        )
 
     @classmethod
     def load(cls, path: str | Path, map_location: Any = "cpu") -> SEMBA:
-        """Load a model written by :meth:`save` (only load files you trust).
+        """Load a model written by :meth:`save` (never unpickles objects).
 
-        The file holds pickled configuration (injected modules included),
-        so it is read with ``weights_only=False``.
+        Raises
+        ------
+        dyngraph.training.CheckpointError
+            When ``path`` is not a SEMBA checkpoint.
         """
-        saved = torch.load(path, map_location=map_location, weights_only=False)
-        model = cls(**saved["config"])
-        model.load_state_dict(saved["state_dict"])
+        saved = ckpt.load(path, kind="SEMBA", map_location=map_location)
+        model = cls(**saved.config)
+        model.load_state_dict(saved.state)
         return model
 
 
@@ -892,3 +1011,55 @@ def stream_predictions(
         torch.cat(sampled) if sampled else None,
         torch.cat(masks) if masks else None,
     )
+
+
+MONITOR = {
+    "existence": ("ap", "max"),
+    "sign": ("auc", "max"),
+    "three_way": ("macro_f1", "max"),
+    "weight": ("rmse", "min"),
+}
+"""The validation metric that selects the best epoch, and its direction."""
+
+
+def _labels(stream: EventStream) -> tuple[Tensor, Tensor]:
+    r"""Sign labels (1 = positive) and signed weights :math:`\sigma|w|`."""
+    sign = stream.sign
+    if sign is None:
+        raise ValueError("the stream has no signs; signed evaluation needs them")
+    weight = (
+        torch.ones(stream.num_events)
+        if stream.weight is None
+        else stream.weight.float().abs()
+    )
+    return (sign > 0).long(), sign.float() * weight
+
+
+def _sampler(stream: EventStream, seed: int) -> NegativeSampler:
+    return NegativeSampler("random", num_negatives=1, seed=seed).fit(stream)
+
+
+def selection_metrics(
+    task: str, events: EventStream, pred: StreamPredictions
+) -> dict[str, float]:
+    """Threshold-free metrics of one split, used for model selection.
+
+    ROC-AUC (``"sign"``), RMSE (``"weight"``), ROC-AUC and AP against the
+    sampled negatives (``"existence"``), macro- and negative-class F1 of the
+    arg-max class (``"three_way"``).
+    """
+    positive, signed = _labels(events)
+    if task == "sign":
+        return {"auc": roc_auc(positive, pred.event)}
+    if task == "weight":
+        return {"rmse": rmse(signed, pred.event)}
+    assert pred.sampled is not None and pred.neg_mask is not None
+    sampled = pred.sampled[pred.neg_mask]
+    if task == "existence":
+        score = torch.cat([pred.event, sampled])
+        label = torch.cat([torch.ones(len(pred.event)), torch.zeros(len(sampled))])
+        return {"auc": roc_auc(label, score), "ap": average_precision(label, score)}
+    label = torch.cat([1 - positive, torch.full((len(sampled),), 2)])
+    guess = torch.cat([pred.event, sampled]).argmax(dim=-1)
+    f1 = f1_scores(label, guess, labels=[0, 1, 2])
+    return {"macro_f1": f1["macro"], "neg_f1": f1["per_class"][1]}

@@ -7,30 +7,9 @@ from dyngraph.data import (
     TemporalBatch,
     TemporalBatchLoader,
     chronological_split,
-    signed_faction_network,
 )
 from dyngraph.models.semba import SEMBA, SignedMemory, stream_predictions
-from dyngraph.models.semba_eval import (
-    compare,
-    heuristic_metrics,
-    heuristic_predictions,
-)
 from dyngraph.training import fit
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny tensors: extra threads only contend on a busy machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def stream():
-    events, _ = signed_faction_network(30, num_events=400, seed=1)
-    return events
 
 
 def _small(task="sign", **kwargs):
@@ -100,7 +79,7 @@ def test_training_step_loss_ignores_the_batch_itself(stream):
         batches = list(TemporalBatchLoader(events, size))
         for batch in batches[:k]:
             model.training_step(batch).backward()
-        outputs.append(model(batches[k].events.src, batches[k].events.dst))
+        outputs.append(model.score(batches[k].events.src, batches[k].events.dst))
     assert torch.equal(outputs[0], outputs[1])
 
 
@@ -197,88 +176,9 @@ def test_each_head_loss_decreases(stream, task):
 def test_weight_target_is_negative_for_negative_events():
     events = EventStream([0, 1], [1, 0], [0.0, 1.0], sign=[1, -1], weight=[4.0, 4.0])
     model = SEMBA(2, 4, 2, 4, "weight", weight_scale=4.0)
-    model.forward = lambda src, dst: torch.ones(2)  # predicts +|w|/c for both
+    model.score = lambda src, dst: torch.ones(2)  # predicts +|w|/c for both
     loss = model.loss(TemporalBatch(events, None, None, 0, 2))
     assert loss.item() == pytest.approx(2.0)  # (0 + (1 - (-1))^2) / 2
-
-
-def test_recovers_planted_factions_better_than_the_heuristics():
-    events, _ = signed_faction_network(60, num_events=3000, repeat=0.2, seed=0)
-    torch.manual_seed(0)
-    results = compare(
-        events,
-        tasks=("sign",),
-        models=("semba",),
-        memory_dim=16,
-        time_dim=8,
-        embedding_dim=16,
-        node_embedding_dim=8,
-        epochs=6,
-        lr=1e-2,
-        batch_size=100,
-    )
-    semba = results["semba"]["sign"]["macro_f1"]
-    best_heuristic = max(
-        results[name]["sign"]["macro_f1"]
-        for name in ("pair_previous_sign", "target_positive_share")
-    )
-    assert semba > best_heuristic + 0.1
-
-
-def test_heuristics_use_only_earlier_batches():
-    events = EventStream(
-        [0, 0, 0, 2], [1, 1, 1, 1], [0.0, 1.0, 2.0, 3.0], sign=[-1, 1, 1, -1]
-    )
-    pred = heuristic_predictions(events, batch_size=2, prior=0.5)
-    assert pred["pair_previous_sign"]["sign"].tolist() == [0.5, 0.5, 1.0, 0.5]
-    assert pred["pair_previous_sign"]["existence"].tolist() == [0, 0, 2, 0]
-    share = pred["target_positive_share"]["sign"].tolist()
-    assert share[:2] == [0.5, 0.5] and share[2] == pytest.approx((1 + 0.5) / 3)
-    assert pred["target_positive_share"]["existence"].tolist() == [0, 0, 2, 2]
-    # a batch boundary at a split point: event 1 then sees event 0
-    pred = heuristic_predictions(events, batch_size=2, prior=0.5, split_points=[1])
-    assert pred["pair_previous_sign"]["sign"].tolist()[:2] == [0.5, 0.0]
-
-
-def test_pair_heuristic_reads_the_reverse_rating_and_scores_sampled_pairs():
-    # (1, 0) answers (0, 1): the pair's previous interaction is the reverse one
-    events = EventStream(
-        [0, 2, 1, 3], [1, 3, 0, 2], [0.0, 1.0, 2.0, 3.0], sign=[-1, 1, -1, 1]
-    )
-    neg_dst = torch.tensor([[-1], [-1], [2], [1]])
-    pred = heuristic_predictions(events, batch_size=2, prior=0.9, neg_dst=neg_dst)
-    pair = pred["pair_previous_sign"]
-    assert pair["sign"].tolist()[2:] == [0.0, 1.0]
-    assert pair["existence"].tolist()[2:] == [1.0, 1.0]
-    assert pair["sampled_existence"][2:, 0].tolist() == [0.0, 0.0]
-    assert pair["sampled_sign"][2:, 0].tolist() == pytest.approx([0.9, 0.9])
-    assert torch.isnan(pair["sampled_sign"][:2]).all()
-    target = pred["target_positive_share"]
-    assert target["sampled_existence"][2:, 0].tolist() == [0.0, 1.0]
-
-
-def test_heuristic_metrics_cover_the_four_tasks_on_reciprocal_ratings():
-    # every rating is answered later with the same sign by the other side
-    generator = torch.Generator().manual_seed(0)
-    pairs = torch.combinations(torch.arange(40))
-    src, dst = pairs[torch.randperm(len(pairs), generator=generator)[:300]].T
-    sign = torch.where(torch.rand(300, generator=generator) < 0.7, 1, -1)
-    events = EventStream(
-        torch.cat([src, dst]),
-        torch.cat([dst, src]),
-        torch.arange(600.0),
-        sign=sign.repeat(2),
-        weight=torch.ones(600),
-        num_nodes=40,
-    )
-    results = heuristic_metrics(events, chronological_split(events), batch_size=20)
-    for name in ("pair_previous_sign", "target_positive_share"):
-        assert set(results[name]) == {"existence", "sign", "three_way", "weight"}
-    pair = results["pair_previous_sign"]
-    assert pair["sign"]["auc"] == 1.0 and pair["sign"]["neg_f1"] == 1.0
-    assert pair["weight"]["rmse"] == pytest.approx(0.0)
-    assert pair["existence"]["auc"] > 0.6  # sampled pairs rarely met before
-    assert pair["three_way"]["macro_f1"] > 0.75
 
 
 def test_save_and_load_give_identical_predictions(stream, tmp_path):
@@ -317,3 +217,31 @@ def test_bad_input_is_rejected():
     signed = EventStream([0], [1], [0.0], sign=[1])
     with pytest.raises(ValueError, match="sampled negatives"):
         SEMBA(3, 4, 2, 4, "existence").loss(TemporalBatch(signed, None, None, 0, 1))
+
+
+def test_forward_is_the_training_loss_and_fit_returns_the_model(stream):
+    model = _small("sign")
+    split = chronological_split(stream)
+    batch = next(iter(TemporalBatchLoader(split.train, 50)))
+    torch.testing.assert_close(model(batch), model.loss(batch), rtol=0, atol=0)
+    assert model.fit(stream, split, epochs=2, batch_size=50) is model
+    assert len(model.history_.history) == 2
+    assert model.events_per_second_ > 0
+
+
+def test_models_with_custom_modules_refuse_to_pickle_them(tmp_path):
+    from torch_geometric.nn.models.tgn import LastAggregator
+
+    model = SEMBA(3, 4, 2, 4, aggregator_module=LastAggregator())
+    with pytest.raises(ValueError, match="custom aggregator_module"):
+        model.save(tmp_path / "m.pt")
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_load_refuses_a_file_of_another_kind(tmp_path):
+    from dyngraph.models import PiVeM
+    from dyngraph.training import CheckpointError
+
+    path = PiVeM(3, num_bins=2).save(tmp_path / "pivem.pt")
+    with pytest.raises(CheckpointError, match="not 'SEMBA'"):
+        SEMBA.load(path)

@@ -1,12 +1,10 @@
-"""The shared fitting loop: seeding, device, progress, checkpoints, early stopping."""
+"""The shared fit loop: seeding, progress, checkpoints, early stopping."""
 
 from __future__ import annotations
 
 import copy
 import math
-import os
 import random
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +14,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from dyngraph.training import checkpoint as ckpt
+
 __all__ = ["FitResult", "NonFiniteLossError", "fit", "seed_everything"]
+
+FIT_STATE = "fit-state"
+"""The checkpoint kind of a fit in progress (:mod:`dyngraph.training.checkpoint`)."""
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -56,22 +59,11 @@ class FitResult:
     resumed_from: int | None = None
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _rng_state() -> dict[str, Any]:
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
     state = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -80,8 +72,10 @@ def _rng_state() -> dict[str, Any]:
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -95,7 +89,7 @@ def _improved(score: float, best: float | None, mode: str, min_delta: float) -> 
 
 def fit(
     model: nn.Module,
-    step: Callable[[Any], Tensor],
+    step: Callable[[Any], Tensor] | None = None,
     *,
     epochs: int,
     optimizer: torch.optim.Optimizer,
@@ -117,10 +111,12 @@ def fit(
 
     Each epoch iterates over ``batches(epoch)`` (default: a single ``None``,
     i.e. one full-batch step per epoch) and for every batch computes
-    ``loss = step(batch)``, checks that it is finite, back-propagates and
-    steps ``optimizer``. After the epoch, ``validate()`` (if given) returns
-    metrics; the one named ``monitor`` drives early stopping and the choice
-    of the best weights.
+    ``loss = step(batch)`` (by default ``model(batch)``: every family's
+    ``forward`` returns its training loss, so a
+    :class:`~torch.nn.parallel.DistributedDataParallel` wrapper fits too),
+    checks that it is finite, back-propagates and steps ``optimizer``. After
+    the epoch, ``validate()`` (if given) returns metrics; the one named
+    ``monitor`` drives early stopping and the choice of the best weights.
 
     With ``checkpoint`` set, the model, optimizer, scheduler, random number
     generator states, history and best weights are written atomically every
@@ -132,8 +128,9 @@ def fit(
     ----------
     model : torch.nn.Module
         The model; it stays on its device (move it before fitting).
-    step : callable
-        ``step(batch) -> Tensor``: the scalar loss of one batch.
+    step : callable, optional
+        ``step(batch) -> Tensor``: the scalar loss of one batch (default:
+        ``model(batch)``).
     epochs : int
         Total number of epochs (a resumed fit runs the remaining ones).
     optimizer : torch.optim.Optimizer
@@ -188,6 +185,8 @@ def fit(
         )
     from tqdm.auto import tqdm
 
+    if step is None:
+        step = model
     result = FitResult()
     best_state: dict[str, Tensor] | None = None
     start = 0
@@ -195,7 +194,7 @@ def fit(
     if seed is not None:
         seed_everything(seed)
     if path is not None and path.exists():
-        saved = torch.load(path, map_location="cpu", weights_only=False)
+        saved = ckpt.load(path, kind=FIT_STATE).state
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         if scheduler is not None and saved.get("scheduler") is not None:
@@ -212,8 +211,10 @@ def fit(
     def save(epoch: int) -> None:
         if path is None:
             return
-        _atomic_save(
-            {
+        ckpt.save(
+            path,
+            kind=FIT_STATE,
+            state={
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": None if scheduler is None else scheduler.state_dict(),
@@ -225,7 +226,6 @@ def fit(
                 "best_state": best_state,
                 "stopped_early": result.stopped_early,
             },
-            path,
         )
 
     bar = tqdm(

@@ -23,9 +23,7 @@ same seeded negatives.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,39 +32,33 @@ from torch import Tensor, nn
 from torch_geometric.nn.models.tgn import IdentityMessage, MeanAggregator, TGNMemory
 
 from dyngraph.data.events import EventStream
-from dyngraph.data.loader import TemporalBatch, TemporalBatchLoader
-from dyngraph.data.sampling import NegativeSampler
+from dyngraph.data.loader import TemporalBatchLoader
 from dyngraph.data.splits import TemporalSplit, chronological_split
 from dyngraph.metrics import average_precision, f1_scores, rmse, roc_auc
-from dyngraph.models.semba import (
+from dyngraph.models.semba.model import (
     SEMBA,
     TASKS,
     SignedTemporalModel,
     StreamPredictions,
     Task,
     _check_task,
+    _labels,
+    _sampler,
+    selection_metrics,
     stream_predictions,
 )
-from dyngraph.training import FitResult, fit
 
 __all__ = [
     "HEURISTICS",
     "SignedTGN",
     "compare",
     "evaluate_model",
-    "fit_model",
     "heuristic_metrics",
     "heuristic_predictions",
     "sign_metrics",
 ]
 
 HEURISTICS = ("pair_previous_sign", "target_positive_share")
-_MONITOR = {
-    "existence": ("ap", "max"),
-    "sign": ("auc", "max"),
-    "three_way": ("macro_f1", "max"),
-    "weight": ("rmse", "min"),
-}
 
 
 class _FloatTimeTGNMemory(TGNMemory):
@@ -163,19 +155,6 @@ class SignedTGN(SignedTemporalModel):
             self.memory.update_state(
                 events.src.to(device), events.dst.to(device), t, raw
             )
-
-
-def _labels(stream: EventStream) -> tuple[Tensor, Tensor]:
-    r"""Sign labels (1 = positive) and signed weights :math:`\sigma|w|`."""
-    sign = stream.sign
-    if sign is None:
-        raise ValueError("the stream has no signs; signed evaluation needs them")
-    weight = (
-        torch.ones(stream.num_events)
-        if stream.weight is None
-        else stream.weight.float().abs()
-    )
-    return (sign > 0).long(), sign.float() * weight
 
 
 def _threshold(y: Tensor, p: Tensor) -> float:
@@ -341,10 +320,6 @@ def heuristic_predictions(
     return result
 
 
-def _sampler(stream: EventStream, seed: int) -> NegativeSampler:
-    return NegativeSampler("random", num_negatives=1, seed=seed).fit(stream)
-
-
 def _negatives(
     stream: EventStream, part: EventStream, batch_size: int, seed: int
 ) -> Tensor:
@@ -480,114 +455,6 @@ def heuristic_metrics(
     return results
 
 
-def fit_model(
-    model: SignedTemporalModel,
-    stream: EventStream,
-    split: TemporalSplit,
-    *,
-    epochs: int = 5,
-    lr: float = 1e-3,
-    batch_size: int = 200,
-    seed: int = 0,
-    patience: int | None = None,
-    checkpoint: str | Path | None = None,
-    progress: bool = False,
-) -> tuple[FitResult, float]:
-    """Fit a signed temporal model with :func:`dyngraph.training.fit`.
-
-    Each epoch resets the state and runs over the training events; the
-    validation pass continues the memory from the end of training. The
-    monitored metric is validation AP (existence), ROC-AUC (sign),
-    macro-F1 (3-way) or RMSE (weight); the best epoch's weights are kept.
-
-    Parameters
-    ----------
-    model : SignedTemporalModel
-        The model (its ``task`` decides loss and metric).
-    stream : EventStream
-        The whole stream; negatives are drawn from its destinations.
-    split : TemporalSplit
-        Its chronological split.
-    epochs, lr, batch_size, seed, patience, checkpoint, progress
-        As in :func:`dyngraph.training.fit`; ``lr`` of Adam (defaults:
-        ``5``, ``1e-3``, ``200``, ``0``, none, none, ``False``).
-
-    Returns
-    -------
-    result : FitResult
-        The fit history.
-    events_per_second : float
-        Training events processed per second of training (validation time
-        excluded).
-    """
-    task = model.task
-    train_sampler = _sampler(stream, seed)
-    needs_negatives = task in ("existence", "three_way")
-    val_seconds = [0.0]
-
-    def batches(epoch: int) -> Iterable[TemporalBatch]:
-        model.reset_state()
-        return TemporalBatchLoader(
-            split.train,
-            batch_size,
-            neg_sampler=train_sampler if needs_negatives else None,
-        )
-
-    def validate() -> dict[str, float]:
-        begin = time.perf_counter()
-        sampler = _sampler(stream, seed + 1) if needs_negatives else None
-        pred = stream_predictions(
-            model, split.val, batch_size=batch_size, neg_sampler=sampler
-        )
-        metrics = _task_metrics(task, split.val, pred)
-        val_seconds[0] += time.perf_counter() - begin
-        return metrics
-
-    key, mode = _MONITOR[task]
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    begin = time.perf_counter()
-    result = fit(
-        model,
-        model.training_step,
-        epochs=epochs,
-        optimizer=optimizer,
-        batches=batches,
-        validate=validate,
-        monitor=key,
-        mode=mode,
-        patience=patience,
-        checkpoint=checkpoint,
-        seed=seed,
-        progress=progress,
-        desc=f"{type(model).__name__} {task}",
-    )
-    seconds = time.perf_counter() - begin - val_seconds[0]
-    run = len(result.history) - (result.resumed_from or 0)
-    speed = run * split.train.num_events / seconds if run and seconds > 0 else 0.0
-    return result, speed
-
-
-def _task_metrics(
-    task: str, events: EventStream, pred: StreamPredictions
-) -> dict[str, float]:
-    """Threshold-free metrics of one split (used for model selection)."""
-    positive, signed = _labels(events)
-    if task == "sign":
-        return {"auc": roc_auc(positive, pred.event)}
-    if task == "weight":
-        return {"rmse": rmse(signed, pred.event)}
-    assert pred.sampled is not None and pred.neg_mask is not None
-    sampled = pred.sampled[pred.neg_mask]
-    if task == "existence":
-        score = torch.cat([pred.event, sampled])
-        label = torch.cat([torch.ones(len(pred.event)), torch.zeros(len(sampled))])
-        return {"auc": roc_auc(label, score), "ap": average_precision(label, score)}
-    label = torch.cat([1 - positive, torch.full((len(sampled),), 2)])
-    guess = torch.cat([pred.event, sampled]).argmax(dim=-1)
-    f1 = f1_scores(label, guess, labels=[0, 1, 2])
-    return {"macro_f1": f1["macro"], "neg_f1": f1["per_class"][1]}
-
-
 def evaluate_model(
     model: SignedTemporalModel,
     stream: EventStream,
@@ -627,7 +494,7 @@ def evaluate_model(
             _labels(split.val)[0], val.event, _labels(split.test)[0], test.event
         )
     else:
-        metrics = _task_metrics(task, split.test, test)
+        metrics = selection_metrics(task, split.test, test)
     return metrics, test
 
 
@@ -712,8 +579,7 @@ def compare(
             model = classes[name](
                 stream.num_nodes, memory_dim, time_dim, embedding_dim, task, **options
             )
-            _, speed = fit_model(
-                model,
+            model.fit(
                 stream,
                 split,
                 epochs=epochs,
@@ -725,7 +591,10 @@ def compare(
             metrics, _ = evaluate_model(
                 model, stream, split, batch_size=batch_size, seed=seed
             )
-            results[name][task] = {**metrics, "events_per_second": speed}
+            results[name][task] = {
+                **metrics,
+                "events_per_second": model.events_per_second_,
+            }
             if log is not None:
                 log(f"{name:6s} {task:10s} {results[name][task]}")
     results.update(

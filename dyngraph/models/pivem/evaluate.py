@@ -34,9 +34,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from dyngraph import baselines
 from dyngraph.data.events import EventStream
 from dyngraph.metrics import average_precision, roc_auc
-from dyngraph.models.pivem import PiVeM, _isin_sorted, to_unit_interval
+from dyngraph.models.pivem.model import PiVeM, _isin_sorted, to_unit_interval
 
 __all__ = [
     "EvaluationSplit",
@@ -337,15 +338,12 @@ def model_scores(
 
 def historical_count_scores(train: EventStream, inst: LinkInstances) -> Tensor:
     """Score pairs by their number of training events (undirected)."""
-    from dyngraph.quickstart import history_link_scores
-
-    return history_link_scores(train, inst.row, inst.col).double()
+    return baselines.history_link_scores(train, inst.row, inst.col).double()
 
 
 def preferential_attachment_scores(train: EventStream, inst: LinkInstances) -> Tensor:
     """Score pairs by the product of the endpoints' training event counts."""
-    degree = train.degree().double()
-    return degree[inst.row] * degree[inst.col]
+    return baselines.preferential_attachment_scores(train, inst.row, inst.col)
 
 
 def _metrics(scores: Tensor, label: Tensor) -> dict[str, float]:

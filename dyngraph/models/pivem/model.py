@@ -49,10 +49,11 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint as grad_checkpoint
 
 from dyngraph.data.events import EventStream
-from dyngraph.training import FitResult, fit
+from dyngraph.training import FitResult, checkpoint, fit
 
 __all__ = [
     "BinStatistics",
+    "NodeBatch",
     "PiVeM",
     "bin_statistics",
     "segment_integral",
@@ -348,6 +349,29 @@ def to_unit_interval(
         assume_sorted=True,
     )
     return out, t0, t1
+
+
+@dataclass(frozen=True)
+class NodeBatch:
+    """One training step of :class:`PiVeM`: the input of :meth:`PiVeM.forward`.
+
+    Attributes
+    ----------
+    stats : BinStatistics
+        Per-(pair, bin) statistics of the training events.
+    nodes : Tensor or None
+        The batch's nodes; ``None`` is the whole graph (exact likelihood).
+    masked_pairs : Tensor or None
+        Sorted keys :math:`iN + j` of pairs left out of the likelihood.
+    scale_likelihood : bool
+        Scale a node batch's likelihood to the full graph (see
+        :meth:`PiVeM.loss`).
+    """
+
+    stats: BinStatistics
+    nodes: Tensor | None = None
+    masked_pairs: Tensor | None = None
+    scale_likelihood: bool = True
 
 
 class PiVeM(nn.Module):
@@ -913,6 +937,12 @@ class PiVeM(nn.Module):
             loglik = loglik * (self.num_nodes * (self.num_nodes - 1) / (b * (b - 1)))
         return -loglik + self.neg_log_prior()
 
+    def forward(self, batch: NodeBatch) -> Tensor:
+        """Training loss of one step: :meth:`loss` of ``batch``."""
+        return self.loss(
+            batch.stats, batch.nodes, batch.masked_pairs, batch.scale_likelihood
+        )
+
     # ------------------------------------------------------------------
     # training
 
@@ -1002,9 +1032,9 @@ class PiVeM(nn.Module):
         ]
 
         def batches(phase: int) -> Any:
-            def make(epoch: int) -> Iterator[Tensor | None]:
+            def make(epoch: int) -> Iterator[NodeBatch]:
                 if full:
-                    yield None
+                    yield NodeBatch(stats, None, masked_pairs, scale_likelihood)
                     return
                 gen = torch.Generator().manual_seed(
                     seed * 1_000_003 + 1009 * phase + epoch
@@ -1012,12 +1042,9 @@ class PiVeM(nn.Module):
                 order = torch.randperm(self.num_nodes, generator=gen).to(self.x0.device)
                 for chunk in order.split(batch_size):
                     if chunk.numel() >= 2:
-                        yield chunk
+                        yield NodeBatch(stats, chunk, masked_pairs, scale_likelihood)
 
             return make
-
-        def step(nodes: Tensor | None) -> Tensor:
-            return self.loss(stats, nodes, masked_pairs, scale_likelihood)
 
         self.history_ = []
         params = dict(self.named_parameters())
@@ -1033,7 +1060,6 @@ class PiVeM(nn.Module):
             self.history_.append(
                 fit(
                     self,
-                    step,
                     epochs=count,
                     optimizer=optimizer,
                     batches=batches(k),
@@ -1064,33 +1090,39 @@ class PiVeM(nn.Module):
         }
 
     def save(self, path: str | Path, **metadata: Any) -> Path:
-        """Save the configuration, weights and ``metadata`` (e.g. a time range)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(
-            {
-                "config": self.config(),
-                "dtype": str(self.x0.dtype).removeprefix("torch."),
-                "state_dict": self.state_dict(),
-                "metadata": metadata,
-            },
+        """Save the configuration, weights and ``metadata`` (e.g. a time range).
+
+        The file is a :mod:`dyngraph.training.checkpoint` (tensors and
+        primitives, written atomically); ``metadata`` holds primitives only.
+        """
+        return checkpoint.save(
             path,
+            kind="PiVeM",
+            config={
+                **self.config(),
+                "dtype": str(self.x0.dtype).removeprefix("torch."),
+            },
+            state=self.state_dict(),
+            metadata=metadata,
         )
-        return path
 
     @classmethod
     def load(
         cls, path: str | Path, map_location: torch.device | str | None = None
     ) -> PiVeM:
-        """Load a model written by :meth:`save`; its metadata is in ``metadata_``."""
-        saved = torch.load(path, map_location=map_location, weights_only=True)
-        model = cls(
-            **saved["config"],
-            dtype=getattr(torch, saved["dtype"]),
-            device=map_location,
-        )
-        model.load_state_dict(saved["state_dict"])
-        model.metadata_ = saved["metadata"]
+        """Load a model written by :meth:`save`; its metadata is in ``metadata_``.
+
+        Raises
+        ------
+        dyngraph.training.CheckpointError
+            When ``path`` is not a PiVeM checkpoint.
+        """
+        saved = checkpoint.load(path, kind="PiVeM", map_location=map_location)
+        config = dict(saved.config)
+        dtype = getattr(torch, config.pop("dtype"))
+        model = cls(**config, dtype=dtype, device=map_location)
+        model.load_state_dict(saved.state)
+        model.metadata_ = saved.metadata
         return model
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dyngraph.models.pivem import PiVeM
+from dyngraph.models.pivem.model import PiVeM
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -3,12 +3,12 @@ import argparse
 import numpy as np
 import pytest
 
-from dyngraph.discovery.cli import add_parser
+from dyngraph.discovery.cli import add_parsers
 
 
 def _run(argv):
     parser = argparse.ArgumentParser(prog="dyngraph")
-    add_parser(parser.add_subparsers(dest="command", required=True))
+    add_parsers(parser.add_subparsers(dest="command", required=True), None)
     args = parser.parse_args(["discover", *argv])
     return args.func(args)
 

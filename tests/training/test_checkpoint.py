@@ -1,0 +1,81 @@
+import pickle
+
+import pytest
+import torch
+
+from dyngraph.training import checkpoint
+from dyngraph.training.checkpoint import CheckpointError
+
+
+def test_round_trip_keeps_tensors_config_and_metadata(tmp_path):
+    state = {"w": torch.arange(6.0).reshape(2, 3), "step": 3, "nested": [1, (2, 3)]}
+    path = checkpoint.save(
+        tmp_path / "sub" / "c.pt",
+        kind="toy",
+        state=state,
+        config={"dim": 2, "name": "x", "lam": None},
+        metadata={"time_range": (0.0, 1.0)},
+    )
+    loaded = checkpoint.load(path, kind="toy")
+    assert loaded.kind == "toy"
+    assert torch.equal(loaded.state["w"], state["w"])
+    assert loaded.state["nested"] == [1, (2, 3)]
+    assert loaded.config == {"dim": 2, "name": "x", "lam": None}
+    assert loaded.metadata == {"time_range": (0.0, 1.0)}
+    assert [p.name for p in path.parent.iterdir()] == ["c.pt"]  # no temp files
+
+
+def test_objects_are_refused_when_saving(tmp_path):
+    with pytest.raises(TypeError, match=r"config\['module'\] is a Linear"):
+        checkpoint.save(
+            tmp_path / "c.pt",
+            kind="toy",
+            state={},
+            config={"module": torch.nn.Linear(2, 2)},
+        )
+    with pytest.raises(TypeError, match="state"):
+        checkpoint.save(tmp_path / "c.pt", kind="toy", state={"f": print})
+    assert not (tmp_path / "c.pt").exists()
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+def test_a_file_with_python_objects_is_refused_without_running_them(tmp_path, capsys):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "dyngraph", "kind": "toy", "state": _Payload()}, path)
+    with pytest.raises(CheckpointError, match="Python objects") as exc:
+        checkpoint.load(path)
+    assert str(path) in str(exc.value)
+    assert "code ran" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"not a torch file at all", "not a readable torch file"),
+        (pickle.dumps({"a": 1}), "not a readable torch file"),
+        (None, "no dyngraph format marker"),
+    ],
+)
+def test_files_that_are_not_ours_name_the_file(tmp_path, content, expected):
+    path = tmp_path / "other.pt"
+    if content is None:
+        torch.save({"model": torch.zeros(2)}, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=expected) as exc:
+        checkpoint.load(path)
+    assert str(path) in str(exc.value)
+
+
+def test_another_kind_and_a_missing_file_are_refused(tmp_path):
+    path = checkpoint.save(tmp_path / "c.pt", kind="PiVeM", state={})
+    with pytest.raises(
+        CheckpointError, match="holds a 'PiVeM' checkpoint, not 'SEMBA'"
+    ):
+        checkpoint.load(path, kind="SEMBA")
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        checkpoint.load(tmp_path / "missing.pt")
