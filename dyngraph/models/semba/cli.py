@@ -73,8 +73,8 @@ def fit_from_recipe(
 
     dataset = dataset or recipe.data.dataset
     model_cfg = asdict(recipe.model)
-    task = task or model_cfg.pop("task")
-    model_cfg.pop("task", None)
+    recipe_task = model_cfg.pop("task")
+    task = task or recipe_task
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {list(TASKS)}")
     neg_weight = recipe.fit.neg_weight
