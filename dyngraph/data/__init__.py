@@ -8,14 +8,7 @@ conversions to PyG, networkx, scipy and pandas, and seeded synthetic
 generators with known ground truth.
 """
 
-from dyngraph.data.convert import (
-    from_networkx,
-    from_pandas,
-    from_pyg,
-    to_networkx,
-    to_pandas,
-    to_pyg,
-)
+from dyngraph.data.convert import to_networkx, to_pandas, to_pyg
 from dyngraph.data.datasets import (
     ChecksumError,
     DatasetError,
@@ -49,6 +42,10 @@ from dyngraph.data.synthetic import (
     latent_space_network,
     signed_faction_network,
 )
+
+from_networkx = EventStream.from_networkx
+from_pandas = EventStream.from_pandas
+from_pyg = EventStream.from_pyg
 
 __all__ = [
     "ChecksumError",

@@ -1,5 +1,10 @@
 r"""Conversions between :class:`EventStream` and PyG, networkx and pandas.
 
+The ``from_*`` readers are :meth:`EventStream.from_pyg`,
+:meth:`EventStream.from_networkx` and :meth:`EventStream.from_pandas`, also
+exported as :func:`dyngraph.data.from_pyg` and so on; the builders here take
+the class to build, so this module never imports the container.
+
 Every conversion keeps the per-event fields ``src``, ``dst``, ``t`` and,
 when present, ``sign``, ``weight``, ``msg`` and ``y`` with their dtypes, so
 that ``from_x(to_x(stream))`` gives back the same stream. What each target
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -31,16 +36,10 @@ import pandas as pd
 import torch
 from torch_geometric.data import TemporalData
 
-from dyngraph.data.events import EventStream
+if TYPE_CHECKING:  # the container calls into this module, never the reverse
+    from dyngraph.data.events import EventStream
 
-__all__ = [
-    "from_networkx",
-    "from_pandas",
-    "from_pyg",
-    "to_networkx",
-    "to_pandas",
-    "to_pyg",
-]
+__all__ = ["to_networkx", "to_pandas", "to_pyg"]
 
 _OPTIONAL = ("sign", "weight", "y", "msg")
 
@@ -68,27 +67,10 @@ def to_pyg(stream: EventStream) -> TemporalData:
     return TemporalData(**stream.fields())
 
 
-def from_pyg(data: TemporalData, num_nodes: int | None = None) -> EventStream:
-    r"""Build a stream from :class:`torch_geometric.data.TemporalData`.
-
-    Parameters
-    ----------
-    data : TemporalData
-        Must hold ``src``, ``dst`` and ``t``; ``msg``, ``y``, ``sign`` and
-        ``weight`` are read when present, other attributes are ignored.
-    num_nodes : int, optional
-        Number of nodes (default: :math:`\max(id) + 1`).
-
-    Returns
-    -------
-    EventStream
-        Sorted by time (stable), like every stream.
-
-    Raises
-    ------
-    ValueError
-        When ``src``, ``dst`` or ``t`` is missing.
-    """
+def stream_from_pyg(
+    cls: type[EventStream], data: TemporalData, num_nodes: int | None = None
+) -> EventStream:
+    """Build ``cls`` from ``TemporalData``; see :meth:`EventStream.from_pyg`."""
     store = data.to_dict()
     missing = [key for key in ("src", "dst", "t") if store.get(key) is None]
     if missing:
@@ -97,9 +79,7 @@ def from_pyg(data: TemporalData, num_nodes: int | None = None) -> EventStream:
             "an event stream needs `src`, `dst` and `t`"
         )
     optional = {key: store[key] for key in _OPTIONAL if store.get(key) is not None}
-    return EventStream(
-        store["src"], store["dst"], store["t"], num_nodes=num_nodes, **optional
-    )
+    return cls(store["src"], store["dst"], store["t"], num_nodes=num_nodes, **optional)
 
 
 # networkx -------------------------------------------------------------------
@@ -178,38 +158,10 @@ def _label_array(values: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def from_networkx(graph: nx.Graph, time_attr: str = "t") -> EventStream:
-    """Build a stream from a networkx graph whose edges carry event times.
-
-    Every edge is one event (for multigraphs, every key). Nodes are
-    relabelled ``0 .. N-1`` in the graph's node order. The original ids are
-    kept in :attr:`~EventStream.node_ids`: the ``node_id`` node attribute
-    when every node has one (as written by :func:`to_networkx`), otherwise
-    the node labels; when those are exactly ``0 .. N-1`` in order,
-    ``node_ids`` stays ``None``. An undirected edge ``(u, v)`` becomes one
-    event in the orientation networkx reports it. Edge attributes
-    ``sign``, ``weight``, ``msg`` and ``y`` are read when every edge has
-    them. Edges of a multigraph whose keys are all integers are taken in
-    key order, so events with equal times keep the order of
-    :func:`to_networkx`.
-
-    Parameters
-    ----------
-    graph : networkx.Graph
-        Any networkx graph class.
-    time_attr : str
-        Edge attribute holding the event time (default: ``"t"``).
-
-    Returns
-    -------
-    EventStream
-
-    Raises
-    ------
-    ValueError
-        When the graph has no edges, when an edge lacks ``time_attr``, or
-        when an optional attribute is present on some edges only.
-    """
+def stream_from_networkx(
+    cls: type[EventStream], graph: nx.Graph, time_attr: str = "t"
+) -> EventStream:
+    """Build ``cls`` from a networkx graph; see :meth:`EventStream.from_networkx`."""
     nodes = list(graph.nodes)
     index = {node: i for i, node in enumerate(nodes)}
     if graph.is_multigraph():
@@ -247,7 +199,7 @@ def from_networkx(graph: nx.Graph, time_attr: str = "t") -> EventStream:
         node_ids = None
     else:
         node_ids = _label_array(nodes)
-    return EventStream(
+    return cls(
         np.fromiter((index[u] for u, _, _ in edges), np.int64, len(edges)),
         np.fromiter((index[v] for _, v, _ in edges), np.int64, len(edges)),
         np.asarray([attrs[time_attr] for _, _, attrs in edges]),
@@ -328,7 +280,8 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], argument: str) -> None
         )
 
 
-def from_pandas(
+def stream_from_pandas(
+    cls: type[EventStream],
     frame: pd.DataFrame,
     *,
     src: str = "src",
@@ -343,48 +296,7 @@ def from_pandas(
     raw_ids: bool = False,
     name: str | None = None,
 ) -> EventStream:
-    r"""Build a stream from a :class:`pandas.DataFrame`, one row per event.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        The events.
-    src, dst, t : str
-        Columns of the source, destination and time (default: ``"src"``,
-        ``"dst"``, ``"t"``).
-    sign, weight : str, optional
-        Columns of signs and weights (default: the column ``"sign"`` /
-        ``"weight"`` when the frame has one, else none).
-    y : str or sequence of str, optional
-        Label column(s) (default: ``"y"`` when present, else ``y_0, y_1,
-        ...`` when present, else none).
-    msg : sequence of str, optional
-        Feature columns, in order (default: ``msg_0, msg_1, ...`` when
-        present; pass ``[]`` for none).
-    num_nodes : int, optional
-        Node count (default: ``frame.attrs["num_nodes"]`` when set, as by
-        :func:`to_pandas`, else :math:`\max(id) + 1`).
-    node_ids : array-like, optional
-        Original node ids (default: ``frame.attrs["node_ids"]`` when set).
-    raw_ids : bool
-        Map the ``src``/``dst`` values to ``0 .. N-1`` with
-        :meth:`EventStream.from_raw_ids` (default: ``False``; non-integer
-        columns such as strings are always mapped). The mapping sets the
-        node count and the original ids itself.
-    name : str, optional
-        Stream name (default: ``frame.attrs["name"]`` when set).
-
-    Returns
-    -------
-    EventStream
-
-    Raises
-    ------
-    KeyError
-        When a named column is missing; the message lists the columns.
-    ValueError
-        When ``num_nodes`` or ``node_ids`` is given for ids that are mapped.
-    """
+    """Build ``cls`` from a DataFrame; see :meth:`EventStream.from_pandas`."""
     _require(frame, [src, dst, t], "src/dst/t")
     fields: dict[str, Any] = {}
     for key, column in (("sign", sign), ("weight", weight)):
@@ -418,10 +330,10 @@ def from_pandas(
                 f"in columns {src!r}/{dst!r} are mapped to 0..N-1; leave them "
                 "unset, or pass integer id columns with raw_ids=False"
             )
-        return EventStream.from_raw_ids(
+        return cls.from_raw_ids(
             src_values, dst_values, frame[t].to_numpy(copy=True), name=name, **fields
         )
-    return EventStream(
+    return cls(
         torch.from_numpy(src_values.astype(np.int64)),
         torch.from_numpy(dst_values.astype(np.int64)),
         frame[t].to_numpy(copy=True),

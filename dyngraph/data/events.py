@@ -475,10 +475,29 @@ class EventStream:
 
     @classmethod
     def from_pyg(cls, data: Any, num_nodes: int | None = None) -> EventStream:
-        """Build a stream from :class:`torch_geometric.data.TemporalData`."""
-        from dyngraph.data.convert import from_pyg
+        r"""Build a stream from :class:`torch_geometric.data.TemporalData`.
 
-        return from_pyg(data, num_nodes=num_nodes)
+        Parameters
+        ----------
+        data : TemporalData
+            Must hold ``src``, ``dst`` and ``t``; ``msg``, ``y``, ``sign`` and
+            ``weight`` are read when present, other attributes are ignored.
+        num_nodes : int, optional
+            Number of nodes (default: :math:`\max(id) + 1`).
+
+        Returns
+        -------
+        EventStream
+            Sorted by time (stable), like every stream.
+
+        Raises
+        ------
+        ValueError
+            When ``src``, ``dst`` or ``t`` is missing.
+        """
+        from dyngraph.data.convert import stream_from_pyg
+
+        return stream_from_pyg(cls, data, num_nodes=num_nodes)
 
     def to_networkx(self) -> Any:
         """Convert to a :class:`networkx.MultiDiGraph` with one edge per event."""
@@ -488,10 +507,40 @@ class EventStream:
 
     @classmethod
     def from_networkx(cls, graph: Any, time_attr: str = "t") -> EventStream:
-        """Build a stream from a networkx multigraph whose edges carry times."""
-        from dyngraph.data.convert import from_networkx
+        """Build a stream from a networkx graph whose edges carry event times.
 
-        return from_networkx(graph, time_attr=time_attr)
+        Every edge is one event (for multigraphs, every key). Nodes are
+        relabelled ``0 .. N-1`` in the graph's node order. The original ids are
+        kept in :attr:`~EventStream.node_ids`: the ``node_id`` node attribute
+        when every node has one (as written by :func:`to_networkx`), otherwise
+        the node labels; when those are exactly ``0 .. N-1`` in order,
+        ``node_ids`` stays ``None``. An undirected edge ``(u, v)`` becomes one
+        event in the orientation networkx reports it. Edge attributes
+        ``sign``, ``weight``, ``msg`` and ``y`` are read when every edge has
+        them. Edges of a multigraph whose keys are all integers are taken in
+        key order, so events with equal times keep the order of
+        :func:`to_networkx`.
+
+        Parameters
+        ----------
+        graph : networkx.Graph
+            Any networkx graph class.
+        time_attr : str
+            Edge attribute holding the event time (default: ``"t"``).
+
+        Returns
+        -------
+        EventStream
+
+        Raises
+        ------
+        ValueError
+            When the graph has no edges, when an edge lacks ``time_attr``, or
+            when an optional attribute is present on some edges only.
+        """
+        from dyngraph.data.convert import stream_from_networkx
+
+        return stream_from_networkx(cls, graph, time_attr=time_attr)
 
     def to_scipy(self, value: str = "count", directed: bool = True) -> Any:
         """Aggregate into a scipy CSR adjacency; see :func:`to_static`."""
@@ -506,8 +555,51 @@ class EventStream:
         return to_pandas(self)
 
     @classmethod
-    def from_pandas(cls, frame: Any, **columns: str) -> EventStream:
-        """Build a stream from a :class:`pandas.DataFrame`."""
-        from dyngraph.data.convert import from_pandas
+    def from_pandas(cls, frame: Any, **options: Any) -> EventStream:
+        r"""Build a stream from a :class:`pandas.DataFrame`, one row per event.
 
-        return from_pandas(frame, **columns)
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            The events.
+        **options
+            Keyword-only, as follows.
+        src, dst, t : str
+            Columns of the source, destination and time (default: ``"src"``,
+            ``"dst"``, ``"t"``).
+        sign, weight : str, optional
+            Columns of signs and weights (default: the column ``"sign"`` /
+            ``"weight"`` when the frame has one, else none).
+        y : str or sequence of str, optional
+            Label column(s) (default: ``"y"`` when present, else ``y_0, y_1,
+            ...`` when present, else none).
+        msg : sequence of str, optional
+            Feature columns, in order (default: ``msg_0, msg_1, ...`` when
+            present; pass ``[]`` for none).
+        num_nodes : int, optional
+            Node count (default: ``frame.attrs["num_nodes"]`` when set, as by
+            :func:`to_pandas`, else :math:`\max(id) + 1`).
+        node_ids : array-like, optional
+            Original node ids (default: ``frame.attrs["node_ids"]`` when set).
+        raw_ids : bool
+            Map the ``src``/``dst`` values to ``0 .. N-1`` with
+            :meth:`EventStream.from_raw_ids` (default: ``False``; non-integer
+            columns such as strings are always mapped). The mapping sets the
+            node count and the original ids itself.
+        name : str, optional
+            Stream name (default: ``frame.attrs["name"]`` when set).
+
+        Returns
+        -------
+        EventStream
+
+        Raises
+        ------
+        KeyError
+            When a named column is missing; the message lists the columns.
+        ValueError
+            When ``num_nodes`` or ``node_ids`` is given for ids that are mapped.
+        """
+        from dyngraph.data.convert import stream_from_pandas
+
+        return stream_from_pandas(cls, frame, **options)

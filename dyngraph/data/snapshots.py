@@ -23,14 +23,15 @@ windows: fixed-width time windows or fixed event-count windows.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from torch_geometric.data import Data
 
-from dyngraph.data.events import EventStream
+if TYPE_CHECKING:  # the container calls into this module, never the reverse
+    from dyngraph.data.events import EventStream
 
 __all__ = ["snapshots", "to_static"]
 

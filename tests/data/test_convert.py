@@ -6,14 +6,8 @@ import torch
 from torch_geometric.data import TemporalData
 from torch_geometric.loader import TemporalDataLoader
 
-from dyngraph.data.convert import (
-    from_networkx,
-    from_pandas,
-    from_pyg,
-    to_networkx,
-    to_pandas,
-    to_pyg,
-)
+from dyngraph.data import from_networkx, from_pandas, from_pyg
+from dyngraph.data.convert import to_networkx, to_pandas, to_pyg
 from dyngraph.data.events import EventStream
 
 
