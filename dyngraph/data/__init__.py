@@ -1,7 +1,8 @@
 """The temporal graph data layer: event streams and everything around them.
 
 One container, :class:`EventStream`, holds continuous-time, optionally signed,
-weighted and featured events. Around it: readers and a dataset registry with
+weighted and featured events; :class:`TimeSeries` holds observed states of a
+dynamical system. Around it: readers and a dataset registry with
 checksummed downloads, discrete-time snapshots, chronological and inductive
 splits, negative sampling, temporal batching, streaming edge updates,
 conversions to PyG, networkx, scipy and pandas, and seeded synthetic
@@ -14,6 +15,7 @@ from dyngraph.data.datasets import (
     DatasetError,
     DatasetInfo,
     DownloadError,
+    UnknownDatasetError,
     data_root,
     download,
     info,
@@ -29,6 +31,7 @@ from dyngraph.data.loader import (
     sliding_window_updates,
 )
 from dyngraph.data.sampling import NegativeSampler, fix_negatives, load_negatives
+from dyngraph.data.series import TimeSeries, read_series
 from dyngraph.data.snapshots import snapshots, to_static
 from dyngraph.data.splits import (
     InductiveSplit,
@@ -61,6 +64,8 @@ __all__ = [
     "TemporalBatch",
     "TemporalBatchLoader",
     "TemporalSplit",
+    "TimeSeries",
+    "UnknownDatasetError",
     "chronological_split",
     "data_root",
     "delaunay_graph",
@@ -77,6 +82,7 @@ __all__ = [
     "load_negatives",
     "read_events",
     "read_matrix_market",
+    "read_series",
     "signed_faction_network",
     "sliding_window_updates",
     "snapshots",

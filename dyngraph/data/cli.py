@@ -32,7 +32,9 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
                     "name": name,
                     "kind": meta.kind,
                     "nodes": meta.num_nodes,
-                    "events/edges": meta.num_events or meta.num_edges,
+                    "events/edges/samples": meta.num_events
+                    or meta.num_edges
+                    or meta.num_samples,
                     "check": _check_kind(meta),
                     "downloaded": "yes"
                     if datasets.is_downloaded(name, root=root)

@@ -1,5 +1,8 @@
-"""Registry of real temporal graphs: checksummed downloads, parsing, caching.
+"""Registry of real datasets: checksummed downloads, parsing, caching.
 
+One registry serves every kind of data: event streams (``"events"``, an
+:class:`EventStream`), graphs (``"matrix"``, a scipy CSR adjacency) and time
+series of dynamical systems (``"series"``, a :class:`TimeSeries`).
 :func:`load` returns a dataset by name: it downloads the upstream file (once),
 checks it, parses it with the dataset's reader from :mod:`dyngraph.data.io`,
 checks the result against the known statistics and caches the parsed arrays
@@ -75,6 +78,7 @@ from dyngraph.data.io import (
     read_snap_temporal,
     read_wiki_rfa,
 )
+from dyngraph.data.series import TimeSeries, read_series
 
 __all__ = [
     "PARSERS",
@@ -84,6 +88,7 @@ __all__ = [
     "DownloadError",
     "Parser",
     "StatsMismatchError",
+    "UnknownDatasetError",
     "data_root",
     "dataset_stats",
     "download",
@@ -94,7 +99,7 @@ __all__ = [
     "parse",
 ]
 
-Dataset = EventStream | scipy.sparse.csr_matrix
+Dataset = EventStream | scipy.sparse.csr_matrix | TimeSeries
 
 
 class DatasetError(Exception):
@@ -117,6 +122,13 @@ class StatsMismatchError(ChecksumError):
     """The parsed dataset disagrees with the registry's statistics."""
 
 
+class UnknownDatasetError(DatasetError, ValueError):
+    """No dataset of that name (or of the kind asked for) is registered.
+
+    The message lists the known names and the closest matches.
+    """
+
+
 @dataclass(frozen=True)
 class Parser:
     """A reader for one file format, with a version for cache invalidation.
@@ -129,12 +141,16 @@ class Parser:
         Bumped whenever the reader's output changes; cached results made by
         another version are parsed again.
     read : callable
-        ``read(path)`` returns an :class:`EventStream` or a CSR matrix.
+        ``read(path)`` returns an :class:`EventStream`, a CSR matrix or a
+        :class:`TimeSeries`.
+    kind : str
+        What ``read`` returns: ``"events"``, ``"matrix"`` or ``"series"``.
     """
 
     name: str
     version: int
     read: Callable[[Path], Dataset]
+    kind: str = "events"
 
 
 PARSERS: dict[str, Parser] = {
@@ -144,7 +160,8 @@ PARSERS: dict[str, Parser] = {
         Parser("snap-temporal", 1, read_snap_temporal),
         Parser("snap-wiki-rfa", 1, read_wiki_rfa),
         Parser("jodie", 1, read_jodie),
-        Parser("matrix-market", 1, read_matrix_market),
+        Parser("matrix-market", 1, read_matrix_market, kind="matrix"),
+        Parser("csv-series", 1, read_series, kind="series"),
     )
 }
 """The readers of the registry, by name."""
@@ -178,8 +195,10 @@ class DatasetInfo:
     num_nodes, num_events, num_edges : int or None
         Expected node count, event count (streams) and undirected edge
         count (matrix graphs).
+    num_samples, num_states : int or None
+        Expected number of observation times and of states (series).
     start_time, end_time : float or None
-        Expected first and last event time.
+        Expected first and last event (or observation) time.
     num_positive, num_negative : int or None
         Expected sign balance.
     stats_verified : bool
@@ -200,6 +219,8 @@ class DatasetInfo:
     num_nodes: int | None = None
     num_events: int | None = None
     num_edges: int | None = None
+    num_samples: int | None = None
+    num_states: int | None = None
     start_time: float | None = None
     end_time: float | None = None
     num_positive: int | None = None
@@ -216,8 +237,8 @@ class DatasetInfo:
 
     @property
     def kind(self) -> str:
-        """``"matrix"`` for Matrix Market graphs, ``"events"`` otherwise."""
-        return "matrix" if self.parser == "matrix-market" else "events"
+        """``"events"``, ``"matrix"`` (graphs) or ``"series"``, by the reader."""
+        return PARSERS[self.parser].kind
 
     @property
     def filenames(self) -> tuple[str, ...]:
@@ -230,6 +251,8 @@ class DatasetInfo:
             "num_nodes",
             "num_events",
             "num_edges",
+            "num_samples",
+            "num_states",
             "start_time",
             "end_time",
             "num_positive",
@@ -541,19 +564,64 @@ _ENTRIES = (
     _delaunay(10, 1024, 3056),
     _delaunay(12, 4096, 12264),
     _delaunay(14, 16384, 49122),
+    DatasetInfo(
+        name="lynx-hare",
+        description=(
+            "Hudson's Bay Company trading records of snowshoe hare and Canada "
+            "lynx pelts, 1845-1935, in thousands of pelts per year: the "
+            "classic predator-prey series. Format: csv with the header "
+            "`Year,Hare,Lynx`, one row per year. Loaded as a TimeSeries "
+            "(t = year, x[:, 0] = hare, x[:, 1] = lynx). Stats: 91 samples, 2 "
+            "states, years 1845 to 1935. Verified: hash and counts from a real "
+            "copy of the file in the R package tsibbledata "
+            "(data-raw/pelt/lynxhare.csv)."
+        ),
+        url="https://raw.githubusercontent.com/tidyverts/tsibbledata/master/"
+        "data-raw/pelt/lynxhare.csv",
+        filename="lynxhare.csv",
+        parser="csv-series",
+        sha256="e1a25f2ef4cf1334f898c9ffe208bf54d6eb1b779c1e4c197f9669f28686ee23",
+        content_sha256=(
+            "e1a25f2ef4cf1334f898c9ffe208bf54d6eb1b779c1e4c197f9669f28686ee23"
+        ),
+        num_samples=91,
+        num_states=2,
+        start_time=1845.0,
+        end_time=1935.0,
+        stats_verified=True,
+        citation=(
+            "C.S. Elton, M. Nicholson. The ten-year cycle in numbers of the lynx "
+            "in Canada. Journal of Animal Ecology 11(2), 1942. Data as packaged "
+            "by M. O'Hara-Wild, R. Hyndman, E. Wang et al., tsibbledata (R)."
+        ),
+        licence=(
+            "The tsibbledata package is GPL-3; the historical records "
+            "themselves are public-domain facts."
+        ),
+        homepage="https://github.com/tidyverts/tsibbledata",
+    ),
 )
 _REGISTRY: dict[str, DatasetInfo] = {entry.name: entry for entry in _ENTRIES}
 _SUITESPARSE_NAME = re.compile(r"suitesparse:([\w.+-]+)/([\w.+-]+)", re.IGNORECASE)
 
 
-def list_datasets() -> list[str]:
+def list_datasets(kind: str | None = None) -> list[str]:
     """Names of the registered datasets, sorted.
 
     Any SuiteSparse matrix is also available as
     ``"suitesparse:<group>/<name>"``; only the listed ones carry verified
     statistics.
+
+    Parameters
+    ----------
+    kind : str, optional
+        Only datasets of this kind: ``"events"``, ``"matrix"`` or
+        ``"series"`` (default: every kind).
     """
-    return sorted(_REGISTRY)
+    kinds = sorted({parser.kind for parser in PARSERS.values()})
+    if kind is not None and kind not in kinds:
+        raise ValueError(f"list_datasets: kind={kind!r}; choose one of {kinds}")
+    return sorted(n for n, e in _REGISTRY.items() if kind in (None, e.kind))
 
 
 def info(name: str) -> DatasetInfo:
@@ -568,9 +636,9 @@ def info(name: str) -> DatasetInfo:
 
     Raises
     ------
-    ValueError
-        For an unknown name; the message lists the known names and the
-        closest matches.
+    UnknownDatasetError
+        For an unknown name (a :class:`ValueError` too); the message lists
+        the known names and the closest matches.
     """
     key = name.strip()
     matrix = _SUITESPARSE_NAME.fullmatch(key)
@@ -594,7 +662,7 @@ def info(name: str) -> DatasetInfo:
         return _REGISTRY[key]
     close = difflib.get_close_matches(key, list_datasets(), n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-    raise ValueError(
+    raise UnknownDatasetError(
         f"unknown dataset {name!r}.{hint} Known datasets: "
         f"{', '.join(list_datasets())}; any SuiteSparse matrix is available "
         "as 'suitesparse:<group>/<name>'."
@@ -870,6 +938,8 @@ def _to_arrays(data: Dataset) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             ids = np.asarray(data.node_ids)
             arrays["node_ids"] = ids.astype(str) if ids.dtype == object else ids
         return {"kind": "events", "num_nodes": data.num_nodes}, arrays
+    if isinstance(data, TimeSeries):
+        return {"kind": "series", "names": list(data.names)}, {"t": data.t, "x": data.x}
     arrays = {"data": data.data, "indices": data.indices, "indptr": data.indptr}
     return {"kind": "matrix", "shape": list(data.shape)}, arrays
 
@@ -877,6 +947,8 @@ def _to_arrays(data: Dataset) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 def _from_arrays(
     meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str
 ) -> Dataset:
+    if meta["kind"] == "series":
+        return TimeSeries(arrays["t"], arrays["x"], tuple(meta["names"]), name)
     if meta["kind"] == "matrix":
         return scipy.sparse.csr_matrix(
             (arrays["data"], arrays["indices"], arrays["indptr"]),
@@ -901,7 +973,7 @@ def _from_arrays(
 
 
 def _summary(data: Dataset) -> dict[str, Any]:
-    if isinstance(data, EventStream):
+    if isinstance(data, EventStream | TimeSeries):
         return data.summary()
     diagonal = int(np.count_nonzero(data.diagonal()))
     symmetric = (data != data.T).nnz == 0
@@ -955,6 +1027,8 @@ def parse(name: str, path: str | Path) -> Dataset:
     data = PARSERS[entry.parser].read(Path(path))
     if isinstance(data, EventStream):
         data.name = entry.name
+    if isinstance(data, TimeSeries):
+        data = dataclasses.replace(data, source=entry.name)
     return data
 
 
@@ -988,8 +1062,9 @@ def load(
 
     Returns
     -------
-    EventStream or scipy.sparse.csr_matrix
-        An event stream, or the adjacency matrix of a SuiteSparse graph.
+    EventStream or scipy.sparse.csr_matrix or TimeSeries
+        By the dataset's :attr:`~DatasetInfo.kind`: an event stream, the
+        adjacency matrix of a SuiteSparse graph, or a time series.
 
     Raises
     ------
@@ -1059,7 +1134,8 @@ def dataset_stats(
 
     Loads the dataset (see :func:`load`) and returns
     :meth:`EventStream.summary` (for matrix graphs: ``num_nodes``,
-    ``num_edges``, ``nnz``, ``num_self_loops``, ``symmetric``) plus
+    ``num_edges``, ``nnz``, ``num_self_loops``, ``symmetric``; for series
+    :meth:`TimeSeries.summary`) plus
     ``"expected"``: :meth:`DatasetInfo.expected_stats`.
     """
     stats = _summary(load(name, root=root, url=url))

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from dyngraph.systems.datasets import SERIES, load_series, read_series
+from dyngraph.data.datasets import list_datasets
+from dyngraph.systems.datasets import load_series, read_series
 from dyngraph.systems.odes import get_system, list_systems
 from dyngraph.systems.simulate import simulate
 
@@ -32,8 +33,9 @@ def add_parsers(commands: Any, fit: Any) -> None:
         description=(
             "Fit a sparse ODE with pysindy and print it. NAME is a built-in "
             f"system ({', '.join(list_systems())}), simulated here, or a "
-            f"dataset ({', '.join(sorted(SERIES))}); --file reads a CSV with a "
-            "header, one column per state and optionally a t/time/year column."
+            f"dataset ({', '.join(list_datasets('series'))}); --file reads a "
+            "CSV with a header, one column per state and optionally a "
+            "t/time/year column."
         ),
     )
     parser.add_argument("name", nargs="?", help="system or dataset name")
@@ -98,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         else None
     )
     truth = None
-    if args.file is not None or args.name in SERIES:
+    if args.file is not None or args.name in list_datasets("series"):
         series = (
             read_series(args.file)
             if args.file is not None

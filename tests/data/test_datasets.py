@@ -449,14 +449,16 @@ def test_recorded_hashes_match_the_real_files(shared_data):
         (shared_data / "bitcoin-otc" / "soc-sign-bitcoinotc.csv.gz").read_bytes()
     )
     college = (shared_data / "college-msg" / "CollegeMsg.txt").read_bytes()
+    pelts = (shared_data / "lynx-hare" / "lynxhare.csv").read_bytes()
     assert info("bitcoin-otc").content_sha256 == hashlib.sha256(otc).hexdigest()
     assert info("college-msg").content_sha256 == hashlib.sha256(college).hexdigest()
+    assert info("lynx-hare").sha256 == hashlib.sha256(pelts).hexdigest()
     recorded = [
         name
         for name in list_datasets()
         if info(name).sha256 or info(name).content_sha256
     ]
-    assert recorded == ["bitcoin-otc", "college-msg"]  # nothing else was verifiable
+    assert recorded == ["bitcoin-otc", "college-msg", "lynx-hare"]  # nothing else
 
 
 def test_describe_is_downloaded_and_parse(shared_data, tmp_path):
