@@ -8,7 +8,9 @@ r"""Sparse equation discovery.
   graph (:class:`NetworkSINDy`, :class:`GraphLibrary`, :func:`edge_auc`);
 * :mod:`~dyngraph.discovery.model_error`: the sparse term an imperfect model
   misses (:class:`ModelErrorSINDy`);
-* :mod:`~dyngraph.discovery.cli`: the ``dyngraph discover`` command.
+* :mod:`~dyngraph.discovery.evaluate`: :func:`discover`, what the
+  ``dyngraph discover`` command (:mod:`~dyngraph.discovery.cli`) runs and
+  prints, returning a :class:`DiscoveryReport`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from importlib import import_module
 from typing import Any
 
 _WHERE = {
+    "DiscoveryReport": "evaluate",
+    "discover": "evaluate",
     "ModelErrorSINDy": "model_error",
     "GraphLibrary": "network",
     "NetworkSINDy": "network",
@@ -30,11 +34,13 @@ _WHERE = {
 }
 
 __all__ = [
+    "DiscoveryReport",
     "GraphLibrary",
     "ModelErrorSINDy",
     "NetworkSINDy",
     "as_trajectories",
     "coefficient_error",
+    "discover",
     "edge_auc",
     "fit_sindy",
     "format_equations",

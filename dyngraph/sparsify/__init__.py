@@ -9,12 +9,15 @@ deletions by non-backtracking random walks that run on CPU or CUDA:
 - :func:`initial_sparsifier`: spanning tree plus off-tree edges chosen by
   stretch and by spectral perturbation analysis (Joule heat);
 - :class:`DynamicSparsifier`: batched ``insert`` / ``delete``, save and load;
+- :func:`stream_experiment`: the stream experiment of ``dyngraph sparsify``,
+  returning a :class:`StreamReport`;
 - :func:`condition_number`, :func:`pcg_iterations`,
   :func:`effective_resistance`, :func:`spielman_srivastava`: spectral checks
   and the sampling baseline.
 """
 
 from dyngraph.sparsify.dynamic import DynamicSparsifier, UpdateReport, local_edge_stream
+from dyngraph.sparsify.evaluate import StreamReport, stream_experiment
 from dyngraph.sparsify.initial import initial_sparsifier, spanning_tree, tree_stretch
 from dyngraph.sparsify.spectral import (
     condition_number,
@@ -28,6 +31,7 @@ from dyngraph.sparsify.walks import WalkResult, nonbacktracking_walks, walk_seed
 
 __all__ = [
     "DynamicSparsifier",
+    "StreamReport",
     "UpdateReport",
     "WalkResult",
     "condition_number",
@@ -40,6 +44,7 @@ __all__ = [
     "pcg_iterations",
     "spanning_tree",
     "spielman_srivastava",
+    "stream_experiment",
     "tree_stretch",
     "walk_seed",
 ]
