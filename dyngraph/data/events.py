@@ -12,6 +12,8 @@ from torch import Tensor
 __all__ = ["EventStream"]
 
 _FIELDS = ("src", "dst", "t", "sign", "weight", "msg", "y")
+_INT64_MAX = 2**63 - 1
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 IndexLike = int | slice | Sequence[int] | Tensor | np.ndarray
 
 
@@ -31,7 +33,24 @@ def _first_bad(mask: Tensor) -> int:
     return int(torch.nonzero(mask)[0, 0])
 
 
+def _check_uint64(name: str, value: Any, hint: str) -> None:
+    """Refuse unsigned 64-bit values that int64 would show as negative."""
+    if isinstance(value, Tensor):
+        if value.dtype != getattr(torch, "uint64", None):
+            return
+        value = value.cpu().numpy()
+    elif not isinstance(value, np.ndarray):
+        return
+    if value.dtype.kind == "u" and value.size and int(value.max()) > _INT64_MAX:
+        i = int(np.flatnonzero(value.reshape(-1) > _INT64_MAX)[0])
+        raise ValueError(
+            f"EventStream: `{name}` has {int(value.reshape(-1)[i])} at event {i}, "
+            f"beyond the int64 range (at most {_INT64_MAX}); {hint}"
+        )
+
+
 def _as_ids(name: str, value: Any) -> Tensor:
+    _check_uint64(name, value, "use EventStream.from_raw_ids to map such ids to 0..N-1")
     ids = _as_tensor(name, value)
     if ids.dim() != 1:
         raise ValueError(
@@ -62,6 +81,7 @@ def _as_ids(name: str, value: Any) -> Tensor:
 
 
 def _as_time(value: Any) -> Tensor:
+    _check_uint64("t", value, "shift or rescale the times")
     t = _as_tensor("t", value)
     if t.dim() != 1:
         raise ValueError(
@@ -82,6 +102,44 @@ def _as_time(value: Any) -> Tensor:
     else:
         t = t.to(torch.long)
     return t
+
+
+def _raw_ids(name: str, value: Any) -> np.ndarray:
+    """Raw ids as an array; missing ids are refused, mixed types become str."""
+    ids = np.asarray(value)
+    if ids.ndim != 1:
+        raise ValueError(
+            f"EventStream.from_raw_ids: `{name}` must be one-dimensional, got "
+            f"shape {list(ids.shape)}"
+        )
+    if ids.dtype.kind == "f":
+        missing = ~np.isfinite(ids)
+    elif ids.dtype.kind == "O":
+        import pandas as pd
+
+        missing = np.asarray(pd.isna(ids), dtype=bool) | np.array(
+            [isinstance(x, float) and not np.isfinite(x) for x in ids], dtype=bool
+        )
+    else:
+        missing = np.zeros(ids.shape, dtype=bool)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        first = ids[i].item() if isinstance(ids[i], np.generic) else ids[i]
+        raise ValueError(
+            f"EventStream.from_raw_ids: `{name}` has {int(missing.sum())} missing "
+            f"or infinite id(s); the first is {first!r} at event {i} (drop "
+            "those events or fill the ids first)"
+        )
+    if ids.dtype.kind == "O" and ids.size:
+        if all(isinstance(x, str) for x in ids):
+            ids = ids.astype(str)
+        elif all(
+            isinstance(x, int | np.integer) and not isinstance(x, bool) for x in ids
+        ):
+            ids = np.array(ids.tolist())
+        else:
+            ids = np.array([str(x) for x in ids])
+    return ids
 
 
 def _compact(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,9 +207,11 @@ class EventStream:
     ------
     ValueError
         On an empty stream, length mismatches, negative or non-integer ids,
-        non-finite times, signs other than :math:`\pm 1`, non-finite
-        weights or ids beyond ``num_nodes``. The message names the field
-        and the first offending event.
+        unsigned ids or times beyond int64, non-finite times, signs other
+        than :math:`\pm 1`, NaN or infinite weights, features (``msg``) or
+        float labels (``y``), float64 weights or features that overflow
+        float32, or ids beyond ``num_nodes``. The message names the field,
+        the value and the first offending event.
 
     Examples
     --------
@@ -197,10 +257,8 @@ class EventStream:
         fields: dict[str, Tensor | None] = {"src": src_t, "dst": dst_t, "t": t_t}
         fields["sign"] = self._check_sign(sign)
         fields["weight"] = self._check_weight(weight)
-        fields["msg"] = None if msg is None else _as_tensor("msg", msg).float()
-        if fields["msg"] is not None and fields["msg"].dim() == 1:
-            fields["msg"] = fields["msg"].unsqueeze(-1)
-        fields["y"] = None if y is None else _as_tensor("y", y)
+        fields["msg"] = self._check_msg(msg)
+        fields["y"] = self._check_y(y)
         for key, value in fields.items():
             if value is not None and value.shape[0] != n:
                 raise ValueError(
@@ -246,17 +304,68 @@ class EventStream:
         return s.to(torch.int8)
 
     @staticmethod
+    def _first_value(value: Tensor, bad: Tensor) -> tuple[int, Any]:
+        """Return the first event with a ``bad`` entry and that entry's value."""
+        i = _first_bad(bad.reshape(bad.shape[0], -1).any(dim=1))
+        return i, value[i].reshape(-1)[bad[i].reshape(-1)][0].item()
+
+    @staticmethod
+    def _to_float32(name: str, value: Tensor) -> Tensor:
+        """``value`` as float32; NaN, infinity and overflow are refused."""
+        if value.is_floating_point():
+            bad = ~torch.isfinite(value)
+            if bool(bad.any()):
+                i, first = EventStream._first_value(value, bad)
+                raise ValueError(
+                    f"EventStream: `{name}` is not finite at event {i} "
+                    f"({first!r}); {int(bad.sum())} value(s) are NaN or infinite"
+                )
+            if value.dtype == torch.float64:
+                over = value.abs() > _FLOAT32_MAX
+                if bool(over.any()):
+                    i, first = EventStream._first_value(value, over)
+                    raise ValueError(
+                        f"EventStream: `{name}` overflows float32 at event {i}: "
+                        f"{first!r} is beyond +-{_FLOAT32_MAX:.7g}, the largest "
+                        "float32; rescale it"
+                    )
+        return value.to(torch.float32)
+
+    @staticmethod
     def _check_weight(weight: Any) -> Tensor | None:
         if weight is None:
             return None
-        w = _as_tensor("weight", weight).to(torch.float32)
-        bad = ~torch.isfinite(w)
-        if bool(bad.any()):
-            i = _first_bad(bad)
-            raise ValueError(
-                f"EventStream: `weight` is not finite at event {i} ({w[i].item()!r})"
-            )
-        return w
+        w = _as_tensor("weight", weight)
+        if w.dim() == 0:
+            w = w.reshape(1)
+        return EventStream._to_float32("weight", w)
+
+    @staticmethod
+    def _check_msg(msg: Any) -> Tensor | None:
+        if msg is None:
+            return None
+        m = _as_tensor("msg", msg)
+        if m.dim() == 0:
+            m = m.reshape(1)
+        m = EventStream._to_float32("msg", m)
+        return m.unsqueeze(-1) if m.dim() == 1 else m
+
+    @staticmethod
+    def _check_y(y: Any) -> Tensor | None:
+        if y is None:
+            return None
+        labels = _as_tensor("y", y)
+        if labels.dim() == 0:
+            labels = labels.reshape(1)
+        if labels.is_floating_point():
+            bad = ~torch.isfinite(labels)
+            if bool(bad.any()):
+                i, first = EventStream._first_value(labels, bad)
+                raise ValueError(
+                    f"EventStream: `y` is not finite at event {i} ({first!r}); "
+                    "drop or fill the missing labels first"
+                )
+        return labels
 
     def _set(
         self,
@@ -292,7 +401,14 @@ class EventStream:
         The distinct ids of ``src`` and ``dst`` together are sorted and
         mapped to ``0 .. N-1``; :attr:`node_ids` keeps the originals, so
         ``stream.node_ids[stream.src]`` gives back the raw sources.
-        Integer ids of any size (beyond int32 included) are supported.
+        Integer ids of any 64-bit size (beyond int32, and unsigned ids
+        beyond int64, included) are supported.
+
+        Ids that mix strings with numbers (an object array from pandas, or
+        a ``src`` of numbers with a ``dst`` of strings) are all converted
+        with :func:`str`, so ``1`` and ``"1"`` are the same node and
+        :attr:`node_ids` holds strings. Missing ids (``NaN``, ``None``) are
+        refused.
 
         Parameters
         ----------
@@ -302,8 +418,16 @@ class EventStream:
             Event times.
         **kwargs
             Passed on to :class:`EventStream` (``sign``, ``weight`` ...).
+
+        Raises
+        ------
+        ValueError
+            On a missing or infinite id (naming the field and the first
+            event), length mismatches, or as :class:`EventStream`.
         """
-        src_a, dst_a = np.asarray(src), np.asarray(dst)
+        src_a, dst_a = _raw_ids("src", src), _raw_ids("dst", dst)
+        if (src_a.dtype.kind in "US") != (dst_a.dtype.kind in "US"):
+            src_a, dst_a = src_a.astype(str), dst_a.astype(str)
         if src_a.shape != dst_a.shape:
             raise ValueError(
                 f"EventStream: `src` has {src_a.shape[0]} entries but `dst` "

@@ -2,7 +2,11 @@
 
 Every reader detects gzip compression from the file's first bytes (never
 from its suffix) and fails with :class:`MalformedFileError` naming the file
-and the first offending line.
+and the first offending line. A UTF-8 byte-order mark (``EF BB BF``) at the
+very start of a file is skipped, as by every reader of the same file; one
+anywhere else (a file appended to another) is an error naming its line.
+Numbers too long for 64 bits, however many digits, are errors naming the
+line, never Python's integer-conversion limit.
 
 The generic reader is :func:`read_events`. The dataset formats of the
 registry (:mod:`dyngraph.data.datasets`) each have a reader here:
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import re
 import tarfile
 import zlib
@@ -57,6 +62,9 @@ _INT = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_BOM = "\ufeff"
+_BOM_BYTES = b"\xef\xbb\xbf"
 _STREAM_ERRORS = (OSError, EOFError, zlib.error)
 _PARSE_ERRORS = (ValueError, OverflowError, *_STREAM_ERRORS)
 
@@ -108,8 +116,29 @@ def _open_binary(path: Path) -> IO[bytes]:
 # line-by-line scan: the slow path that names the first offending line
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """``repr`` of ``text``, shortened when it is longer than ``limit``."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[: limit // 2]!r}... ({len(text)} characters)"
+
+
+def _bom_error(path: Path, line: int) -> MalformedFileError:
+    return MalformedFileError(
+        path,
+        line,
+        "a UTF-8 byte-order mark (U+FEFF) inside the file",
+        "a byte-order mark only at the very start of the file; was another "
+        "file appended to this one? Remove the mark (the bytes EF BB BF)",
+    )
+
+
 def _raw_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(line number, text)``; bad UTF-8 or gzip data is an error."""
+    """Yield ``(line number, text)``; bad UTF-8 or gzip data is an error.
+
+    A byte-order mark at the start of line 1 is dropped; one anywhere else
+    is an error naming its line.
+    """
     lineno = 0
     with _open_binary(path) as handle:
         lines = iter(handle)
@@ -127,11 +156,17 @@ def _raw_lines(path: Path) -> Iterator[tuple[int, str]]:
                 ) from exc
             lineno += 1
             try:
-                yield lineno, raw.decode("utf-8").rstrip("\r\n")
+                text = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
                 raise MalformedFileError(
                     path, lineno, "the line is not valid UTF-8 text", "UTF-8"
                 ) from exc
+            if _BOM in text:
+                if lineno == 1 and text.startswith(_BOM):
+                    text = text[1:]
+                if _BOM in text:
+                    raise _bom_error(path, lineno)
+            yield lineno, text
 
 
 def _data_lines(
@@ -164,23 +199,30 @@ def _empty_error(path: Path, header: bool) -> MalformedFileError:
     )
 
 
+def _fits_int64(text: str) -> bool:
+    """Whether the number ``text`` lies in the int64 range (any length)."""
+    return _INT64_MIN <= Decimal(text) <= _INT64_MAX
+
+
 def _to_int(role: str, text: str) -> int:
     text = text.strip()
-    if _INT.fullmatch(text):
-        value = int(text)
-    elif _NUMBER.fullmatch(text) and Decimal(text) == Decimal(text).to_integral():
-        value = int(Decimal(text))
-    else:
+    if not _NUMBER.fullmatch(text):
         raise _FieldError(
-            f"{role} {text!r} is not an integer node id",
+            f"{role} {_shown(text)} is not an integer node id",
             "an integer id; pass id_type='str' for other ids",
         )
-    if not _INT64_MIN <= value <= _INT64_MAX:
+    if not _fits_int64(text):
         raise _FieldError(
-            f"{role} {text!r} does not fit in 64 bits",
+            f"{role} {_shown(text)} does not fit in 64 bits",
             "an id between -2**63 and 2**63 - 1; pass id_type='str' for others",
         )
-    return value
+    value = Decimal(text)
+    if value != value.to_integral_value():
+        raise _FieldError(
+            f"{role} {_shown(text)} is not an integer node id",
+            "an integer id; pass id_type='str' for other ids",
+        )
+    return int(value)
 
 
 def _to_number(role: str, text: str) -> float:
@@ -189,14 +231,26 @@ def _to_number(role: str, text: str) -> float:
         raise _FieldError(f"{role} is {text!r}, which is not finite", "a finite number")
     if not _NUMBER.fullmatch(text):
         raise _FieldError(
-            f"{role} {text!r} is not a number", "an integer or decimal number"
+            f"{role} {_shown(text)} is not a number", "an integer or decimal number"
         )
-    if _INT.fullmatch(text) and not _INT64_MIN <= int(text) <= _INT64_MAX:
+    if _INT.fullmatch(text) and not _fits_int64(text):
         raise _FieldError(
-            f"{role} {text!r} does not fit in 64 bits",
+            f"{role} {_shown(text)} does not fit in 64 bits",
             "an integer between -2**63 and 2**63 - 1",
         )
-    return float(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise _FieldError(
+            f"{role} {_shown(text)} is too large for a 64-bit float",
+            "a magnitude below 1.8e308",
+        )
+    return value
+
+
+def _overflows_float32(values: np.ndarray | np.floating) -> np.ndarray | bool:
+    """Where finite float64 ``values`` become infinite as float32."""
+    with np.errstate(over="ignore"):
+        return np.isinf(np.asarray(values).astype(np.float32))
 
 
 def _check_field(role: str, text: str, id_type: str, sign_from_weight: bool) -> Any:
@@ -212,6 +266,12 @@ def _check_field(role: str, text: str, id_type: str, sign_from_weight: bool) -> 
     value = _to_number("feature" if role == "msg" else role, text)
     if role == "sign" and value not in (-1.0, 1.0):
         raise _FieldError(f"sign {text.strip()!r} is neither -1 nor +1", "-1 or +1")
+    if role in ("weight", "msg") and _overflows_float32(np.float64(value)):
+        raise _FieldError(
+            f"{'feature' if role == 'msg' else role} {_shown(text.strip())} "
+            "overflows float32, in which it is stored",
+            f"a magnitude up to {_FLOAT32_MAX:.7g}; rescale the column",
+        )
     if role == "weight" and sign_from_weight and value == 0.0:
         raise _FieldError(
             "weight 0 has no sign",
@@ -371,10 +431,16 @@ def _frame_to_table(
         if role in ("src", "dst"):
             if values.dtype.kind == "U" and bool((values == "").any()):
                 return None
+            if values.dtype.kind == "U" and bool(
+                (np.char.find(values, _BOM) >= 0).any()
+            ):
+                return None  # a byte-order mark inside the file
         elif values.dtype.kind not in "if":
             return None
         elif values.dtype.kind == "f" and not bool(np.isfinite(values).all()):
             return None
+    if "weight" in table and bool(_overflows_float32(table["weight"]).any()):
+        return None
     if "sign" in table:
         if not bool(np.isin(table["sign"], (-1.0, 1.0)).all()):
             return None
@@ -439,18 +505,19 @@ def _read_table(
     failure = "a value out of place"
     for sep in separators:
         try:
-            frame = pd.read_csv(
-                path,
-                sep=sep,
-                header=None,
-                skiprows=first_line - 1,  # comments, blanks and the header
-                comment=comment,
-                dtype=dtype,
-                na_filter=False,
-                engine="c",
-                low_memory=False,
-                compression=compression,
-            )
+            with np.errstate(over="ignore"):  # a float32 overflow is found below
+                frame = pd.read_csv(
+                    path,
+                    sep=sep,
+                    header=None,
+                    skiprows=first_line - 1,  # comments, blanks and the header
+                    comment=comment,
+                    dtype=dtype,
+                    na_filter=False,
+                    engine="c",
+                    low_memory=False,
+                    compression=compression,
+                )
         except _PARSE_ERRORS as exc:
             failure = str(exc)
             continue
@@ -640,14 +707,47 @@ def read_snap_signed(path: str | Path, *, name: str | None = None) -> EventStrea
     EventStream
         ``weight`` = rating, ``sign`` = sign of the rating, ``t`` = TIME
         (``float64`` when the file has decimals).
+
+    Raises
+    ------
+    MalformedFileError
+        As :func:`read_events`, and for a rating that is not an integer in
+        ``-10 .. 10`` or is 0; the message names the file and the line.
     """
-    return read_events(
+    path = Path(path)
+    stream = read_events(
         path,
         columns=("src", "dst", "weight", "t"),
         delimiter=",",
         comment=None,
         sign_from_weight=True,
         name=name,
+    )
+    rating = stream.weight
+    assert rating is not None  # the weight column is always read
+    if bool(((rating.abs() > _RATING_MAX) | (rating != rating.round())).any()):
+        _rating_scan(path)
+    return stream
+
+
+_RATING_MAX = 10
+
+
+def _rating_scan(path: Path) -> None:
+    """Raise at the first line whose rating is not an integer in -10 .. 10."""
+    for lineno, _, fields in _data_lines(path, None, ",", False):
+        text = fields[2].strip()
+        value = Decimal(text)
+        if abs(value) > _RATING_MAX or value != value.to_integral_value():
+            raise MalformedFileError(
+                path,
+                lineno,
+                f"rating {_shown(text)} is outside -10 .. 10 or not an integer",
+                "an integer rating from -10 to 10 (not 0), as in SNAP's Bitcoin "
+                "OTC and Alpha files",
+            )
+    raise MalformedFileError(  # pragma: no cover - the stream had such a rating
+        path, None, "a rating is outside -10 .. 10", "ratings from -10 to 10"
     )
 
 
@@ -818,6 +918,9 @@ def read_wiki_rfa(path: str | Path, *, name: str | None = None) -> EventStream:
         except (UnicodeDecodeError, *_STREAM_ERRORS):
             _rfa_scan(path)  # names the line with the bad bytes
             raise
+    text = text.removeprefix(_BOM)
+    if _BOM in text:
+        _rfa_scan(path)  # names the line with the byte-order mark
     records = _RFA_RECORD.findall(text)
     starts = len(re.findall(r"^SRC:", text, re.MULTILINE))
     if not records or len(records) != starts:
@@ -880,14 +983,139 @@ def _matrix_member(path: Path, archive: tarfile.TarFile) -> IO[bytes]:
     return handle
 
 
+def _mtx_lines(data: bytes) -> Iterator[tuple[int, list[bytes]]]:
+    """``(line number, fields)`` of the entry lines of a Matrix Market file."""
+    size_seen = False
+    for lineno, raw in enumerate(io.BytesIO(data), start=1):
+        fields = raw.split()
+        if not fields or fields[0].startswith(b"%"):
+            continue
+        if size_seen:
+            yield lineno, fields
+        size_seen = True
+
+
+def _entry_line(data: bytes, row: int, col: int) -> int | None:
+    """Line of the first entry ``(row, col)`` or ``(col, row)`` (0-based)."""
+    wanted = {(row + 1, col + 1), (col + 1, row + 1)}
+    for lineno, fields in _mtx_lines(data):
+        head = fields[:2]
+        if len(head) == 2 and all(f.isdigit() and len(f) < 20 for f in head):
+            if (int(head[0]), int(head[1])) in wanted:
+                return lineno
+    return None
+
+
+def _overflow_line(data: bytes) -> int | None:
+    """First line holding an integer beyond 64 bits."""
+    for lineno, raw in enumerate(io.BytesIO(data), start=1):
+        for field in raw.split():
+            text = field.decode("ascii", "replace")
+            if _INT.fullmatch(text) and not _fits_int64(text):
+                return lineno
+    return None
+
+
+_MTX_EXPECTED = (
+    "a weighted adjacency: non-negative real, integer or pattern entries, or "
+    "a Laplacian (off-diagonals <= 0, each diagonal entry at least the sum of "
+    "its row's off-diagonal magnitudes), read as its adjacency"
+)
+
+
+def _is_laplacian(matrix: scipy.sparse.csr_matrix) -> bool:
+    """Symmetric, off-diagonals <= 0, diagonal >= the row's |off-diagonals|."""
+    scale = max(1.0, float(abs(matrix).max()))
+    if matrix.nnz and abs(matrix - matrix.T).max() > 1e-12 * scale:
+        return False
+    diagonal = matrix.diagonal()
+    off = matrix - scipy.sparse.diags(diagonal)
+    if off.nnz and off.data.max() > 0:
+        return False
+    off_sum = -np.asarray(off.sum(axis=1)).ravel()
+    return bool((diagonal >= off_sum - 1e-9 * np.maximum(off_sum, 1.0)).all())
+
+
+def _as_adjacency(
+    path: Path, data: bytes, matrix: Any, field: str, symmetry: str
+) -> scipy.sparse.csr_matrix:
+    """Turn what :func:`scipy.io.mmread` read into a weighted adjacency."""
+    if field == "complex" or symmetry == "hermitian":
+        raise MalformedFileError(
+            path,
+            None,
+            f"the matrix is {field} {symmetry}: complex values are no edge weights",
+            "a real, integer or pattern matrix; for weights |a_ij| read it with "
+            "scipy.io.mmread and take abs()",
+        )
+    if symmetry == "skew-symmetric":
+        raise MalformedFileError(
+            path,
+            None,
+            "the matrix is skew-symmetric (a_ji = -a_ij), which no weighted "
+            "adjacency is",
+            "a general, symmetric or pattern matrix; for weights |a_ij| use "
+            "abs(scipy.io.mmread(path))",
+        )
+    adjacency = scipy.sparse.csr_matrix(matrix, dtype=np.float64)
+    adjacency.sum_duplicates()
+    adjacency.sort_indices()
+    if field == "pattern":
+        adjacency.data[:] = 1.0
+        return adjacency
+    coo = adjacency.tocoo()
+
+    def refuse(mask: np.ndarray, problem: str, expected: str) -> None:
+        k = int(np.flatnonzero(mask)[0])
+        row, col, value = int(coo.row[k]), int(coo.col[k]), float(coo.data[k])
+        raise MalformedFileError(
+            path,
+            _entry_line(data, row, col),
+            f"entry ({row + 1}, {col + 1}) is {value:g}: {problem}",
+            expected,
+        )
+
+    finite = np.isfinite(coo.data)
+    if not finite.all():
+        refuse(~finite, "not a finite number", "finite edge weights")
+    if (coo.data < 0).any():
+        if _is_laplacian(adjacency):
+            off = adjacency - scipy.sparse.diags(adjacency.diagonal())
+            off = scipy.sparse.csr_matrix(-off)
+            off.eliminate_zeros()
+            off.sort_indices()
+            return off
+        refuse(
+            coo.data < 0,
+            f"{int((coo.data < 0).sum())} entries are negative and the matrix "
+            "is not a Laplacian",
+            f"{_MTX_EXPECTED}; for signed weights take abs() or the positive "
+            "part of scipy.io.mmread(path) yourself",
+        )
+    return adjacency
+
+
 def read_matrix_market(path: str | Path) -> scipy.sparse.csr_matrix:
-    """Read a square Matrix Market graph as a CSR adjacency matrix.
+    r"""Read a square Matrix Market graph as a CSR adjacency matrix.
 
     Accepts a plain ``.mtx``, a gzip-compressed one, or a SuiteSparse
     ``.tar.gz`` archive (the member ``<name>/<name>.mtx`` is read, where
     ``<name>`` is the archive's file name up to its first dot). Symmetric
     files (undirected graphs such as DIMACS10) store one triangle; the
-    result holds both. A ``pattern`` file gets weight 1 on every edge.
+    result holds both. A ``general`` file that is not symmetric is kept as
+    the adjacency of a directed graph.
+
+    Files in other conventions are converted as follows, or refused:
+
+    * ``pattern`` (no values): every edge gets weight 1;
+    * a Laplacian :math:`L = D - A` (symmetric, off-diagonals :math:`\le 0`,
+      each diagonal entry at least the sum of its row's off-diagonal
+      magnitudes, so grounded and regularised Laplacians such as many
+      SuiteSparse problems too) becomes its adjacency :math:`A`: the
+      off-diagonals negated, the diagonal dropped;
+    * other negative entries, ``skew-symmetric``, ``complex`` and
+      ``hermitian`` files, and NaN or infinite entries are refused: they
+      have no unambiguous reading as edge weights.
 
     Parameters
     ----------
@@ -897,15 +1125,17 @@ def read_matrix_market(path: str | Path) -> scipy.sparse.csr_matrix:
     Returns
     -------
     scipy.sparse.csr_matrix
-        ``[num_nodes, num_nodes]`` adjacency with sorted indices.
+        ``[num_nodes, num_nodes]`` float64 adjacency with sorted indices.
 
     Raises
     ------
     MalformedFileError
         When the file is not valid Matrix Market (with the line number
-        where the reader found it) or the matrix is not square.
+        where the reader found it), the matrix is not square, or its
+        convention is refused as above (with the entry and its line).
     """
     path = Path(path)
+    data = b""
     try:
         if tarfile.is_tarfile(path):
             with tarfile.open(path) as archive:
@@ -913,8 +1143,19 @@ def read_matrix_market(path: str | Path) -> scipy.sparse.csr_matrix:
         else:
             with _open_binary(path) as handle:
                 data = handle.read()
-        field = scipy.io.mminfo(io.BytesIO(data))[4]
+        data = data.removeprefix(_BOM_BYTES)
+        if _BOM_BYTES in data:
+            raise _bom_error(path, data.count(b"\n", 0, data.index(_BOM_BYTES)) + 1)
+        _, _, _, _, field, symmetry = scipy.io.mminfo(io.BytesIO(data))
         matrix = scipy.io.mmread(io.BytesIO(data))
+    except OverflowError as exc:
+        reason = re.sub(r"^Line \d+: ", "", str(exc))
+        raise MalformedFileError(
+            path,
+            _overflow_line(data),
+            f"a number does not fit in 64 bits ({reason})",
+            "integers between -2**63 and 2**63 - 1",
+        ) from exc
     except (ValueError, *_STREAM_ERRORS, tarfile.TarError) as exc:
         if isinstance(exc, MalformedFileError):
             raise
@@ -933,8 +1174,4 @@ def read_matrix_market(path: str | Path) -> scipy.sparse.csr_matrix:
             f"the matrix is {rows} x {cols}, not square",
             "a square adjacency matrix",
         )
-    adjacency = scipy.sparse.csr_matrix(matrix)
-    adjacency.sum_duplicates()
-    if field == "pattern":
-        adjacency.data[:] = 1.0
-    return adjacency
+    return _as_adjacency(path, data, matrix, field, symmetry)

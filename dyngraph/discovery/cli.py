@@ -32,14 +32,19 @@ def add_parsers(commands: Any, fit: Any) -> None:
             f"system ({', '.join(list_systems())}), simulated here, or a "
             f"dataset ({', '.join(list_datasets('series'))}); --file reads a "
             "CSV with a header, one column per state and optionally a "
-            "t/time/year column."
+            "t/time/year column ('#' lines are comments)."
         ),
     )
     d = DEFAULTS
     parser.add_argument("name", nargs="?", help="system or dataset name")
     parser.add_argument("--file", help="CSV file of observed states")
     parser.add_argument(
-        "--dt", type=float, help="time step when the file has no time column"
+        "--dt",
+        type=float,
+        help=(
+            "time step of a --file without a time column (default: 1, said in "
+            "the output); refused when the file has a t/time/year column"
+        ),
     )
     parser.add_argument(
         "--degree",

@@ -80,7 +80,10 @@ def discover(
         A CSV file with a header, one column per state and optionally a
         ``t``/``time``/``year`` column (:func:`dyngraph.data.read_series`).
     dt : float, optional
-        Time step of ``file``, overriding its time column.
+        Time step of a ``file`` without a time column. Without ``dt`` such
+        a file's rows are taken one time unit apart, and
+        :attr:`DiscoveryReport.data` says ``dt = 1 assumed``. A file with a
+        time column takes its times from it, so ``dt`` is refused there.
     degree : int
         Degree of the polynomial library (default: ``2``).
     include_bias : bool
@@ -109,8 +112,13 @@ def discover(
     Raises
     ------
     ValueError
-        When neither or both of ``name`` and ``file`` are given, or for an
-        unknown name.
+        When neither or both of ``name`` and ``file`` are given, when
+        ``dt`` is given with a name or with a file that has a time column,
+        or when ``dt`` is not a positive finite number.
+    KeyError
+        For an unknown name.
+    dyngraph.data.MalformedFileError
+        For a ``file`` that :func:`dyngraph.data.read_series` refuses.
     """
     import pysindy as ps
 
@@ -127,6 +135,14 @@ def discover(
 
     if (name is None) == (file is None):
         raise ValueError("dyngraph discover: give either a NAME or --file, not both")
+    if dt is not None:
+        if file is None:
+            raise ValueError(
+                "dyngraph discover: --dt applies to --file only; a named system "
+                "or dataset has its own times (use --step for simulated ones)"
+            )
+        if not (np.isfinite(dt) and dt > 0):
+            raise ValueError(f"dyngraph discover: --dt must be positive, got {dt!r}")
     library = ps.PolynomialLibrary(degree=degree, include_bias=include_bias)
     diff = (
         ps.SmoothedFiniteDifference(
@@ -140,9 +156,23 @@ def discover(
         series = (
             read_series(file) if file is not None else load_series(name, url, root=root)
         )
-        t: Any = dt if file is not None and dt is not None else series.t
+        t: Any = series.t
         data, names = series.x, list(series.names)
-        where = f"{series.source} ({series.x.shape[0]} samples, states {names})"
+        times = ""
+        if file is not None and series.time_column is not None and dt is not None:
+            raise ValueError(
+                f"dyngraph discover: --dt {dt:g} conflicts with the time column "
+                f"{series.time_column!r} of {file}; drop --dt to use the column, "
+                "or remove the column to use --dt"
+            )
+        if file is not None and series.time_column is None:
+            t = 1.0 if dt is None else float(dt)
+            times = (
+                "; no time column, dt = 1 assumed (pass --dt)"
+                if dt is None
+                else f"; no time column, dt = {dt:g}"
+            )
+        where = f"{series.source} ({series.x.shape[0]} samples, states {names}{times})"
     else:
         system = get_system(name)
         grid = np.arange(0.0, t_end, step)

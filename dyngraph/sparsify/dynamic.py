@@ -730,6 +730,41 @@ class DynamicSparsifier:
         return new
 
 
+_STALL_ROUNDS = 8
+"""Rounds of walks in a row without a new pair before the pairs are listed."""
+
+
+def _draw_remaining(
+    matrix: sp.csr_matrix,
+    existing: set[int],
+    chosen: dict[int, None],
+    wanted: int,
+    max_hops: int,
+    rng: np.random.Generator,
+) -> None:
+    """Fill ``chosen`` from every pair 2 .. ``max_hops`` hops apart, or raise."""
+    n = matrix.shape[0]
+    step = (matrix != 0).astype(np.int8) + sp.identity(n, dtype=np.int8, format="csr")
+    reach = step
+    for _ in range(max_hops - 1):
+        reach = ((reach @ step) != 0).astype(np.int8)
+    upper = sp.triu(reach, k=1).tocoo()
+    keys = upper.row.astype(np.int64) * n + upper.col
+    taken = np.fromiter(existing | chosen.keys(), dtype=np.int64)
+    free = keys[~np.isin(keys, taken)]
+    available = len(chosen) + free.size
+    if available < wanted:
+        why = " (every component of the graph is a clique)" if not available else ""
+        raise ValueError(
+            f"local_edge_stream: cannot draw {wanted} insertions: only "
+            f"{available} vertex pairs are 2..{max_hops} hops apart and not yet "
+            f"adjacent{why}; lower insert_fraction to at most "
+            f"{available / n:.3g} (or raise max_hops, when longer paths exist)"
+        )
+    for key in rng.choice(free, size=wanted - len(chosen), replace=False).tolist():
+        chosen[key] = None
+
+
 def local_edge_stream(
     adjacency: sp.spmatrix,
     *,
@@ -768,8 +803,24 @@ def local_edge_stream(
     -------
     list of (str, numpy.ndarray)
         ``("insert", [2, k])`` batches then ``("delete", [2, m])`` batches.
+
+    Raises
+    ------
+    ValueError
+        When fewer vertex pairs are 2 .. ``max_hops`` hops apart (and not
+        yet adjacent) than insertions are asked for, e.g. in an edgeless or
+        a complete graph, or fewer edges exist than deletions are asked
+        for; the message says how many could be drawn. Also for a bad
+        ``adjacency`` or option.
+
+    Notes
+    -----
+    Every loop ends: when 8 rounds of walks in a row
+    find no new pair, the pairs 2 .. ``max_hops`` hops apart are listed
+    and the missing insertions are drawn uniformly among them (or the
+    error above is raised when there are too few).
     """
-    matrix = check_adjacency(adjacency)
+    matrix = check_adjacency(adjacency, "adjacency")
     if max_hops < 2:
         raise ValueError(f"`max_hops` must be >= 2, got {max_hops}")
     if batches < 1:
@@ -783,7 +834,19 @@ def local_edge_stream(
     existing = set((upper.row.astype(np.int64) * n + upper.col).tolist())
     wanted = round(insert_fraction * n)
     chosen: dict[int, None] = {}
+    if wanted and not matrix.nnz:
+        raise ValueError(
+            f"local_edge_stream: cannot draw {wanted} insertions "
+            f"(insert_fraction={insert_fraction:g} of {n} vertices): the graph "
+            f"has no edges, so no vertex pair is 2..{max_hops} hops apart; "
+            "pass a graph with edges or insert_fraction=0"
+        )
+    stalled = 0
     while len(chosen) < wanted:
+        if stalled == _STALL_ROUNDS:
+            _draw_remaining(matrix, existing, chosen, wanted, max_hops, rng)
+            break
+        before = len(chosen)
         start = rng.integers(0, n, size=2 * (wanted - len(chosen)) + 16)
         node = start[degree[start] > 0]
         end = node.copy()
@@ -798,9 +861,17 @@ def local_edge_stream(
                 chosen[k] = None
                 if len(chosen) == wanted:
                     break
+        stalled = stalled + 1 if len(chosen) == before else 0
     inserted = np.fromiter(chosen, dtype=np.int64, count=len(chosen))
     grown = np.concatenate([np.fromiter(existing, dtype=np.int64), inserted])
-    count = min(round(delete_fraction * n), grown.size)
+    count = round(delete_fraction * n)
+    if count > grown.size:
+        raise ValueError(
+            f"local_edge_stream: cannot draw {count} deletions "
+            f"(delete_fraction={delete_fraction:g} of {n} vertices): the grown "
+            f"graph has only {grown.size} edges; lower delete_fraction to at "
+            f"most {grown.size / n:.3g}"
+        )
     deleted = rng.choice(grown, size=count, replace=False)
     stream: list[tuple[str, np.ndarray]] = []
     for kind, keys in (("insert", inserted), ("delete", deleted)):

@@ -59,8 +59,19 @@ def check_adjacency(adjacency: sp.spmatrix, name: str = "adjacency") -> sp.csr_m
     matrix = sp.csr_matrix(adjacency, dtype=np.float64, copy=True)
     matrix.sum_duplicates()
     matrix.eliminate_zeros()
-    if matrix.nnz and (not np.isfinite(matrix.data).all() or matrix.data.min() < 0):
-        raise ValueError(f"`{name}` must have finite non-negative weights")
+    bad = ~np.isfinite(matrix.data) | (matrix.data < 0)
+    if bad.any():
+        coo = matrix.tocoo()  # same entry order as the CSR data
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"`{name}` must have finite non-negative weights: entry "
+            f"({coo.row[k]}, {coo.col[k]}) is {coo.data[k]:g} and "
+            f"{int(bad.sum())} of the entries are negative, NaN or infinite. An "
+            "adjacency holds edge weights w_ij >= 0: for a Laplacian L pass "
+            "-L with its diagonal removed (dyngraph.data.read_matrix_market "
+            "does this for Matrix Market files), for signed weights pass "
+            "abs(A) or A.maximum(0)"
+        )
     if matrix.diagonal().any():
         raise ValueError(f"`{name}` has self-loops (non-zero diagonal)")
     if abs(matrix - matrix.T).max() > 1e-12 * max(1.0, abs(matrix).max()):

@@ -175,3 +175,54 @@ def test_compaction_matches_numpy_unique(high):
     expected_ids, expected_position = np.unique(raw, return_inverse=True)
     np.testing.assert_array_equal(ids, expected_ids)
     np.testing.assert_array_equal(position, expected_position)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"msg": [[1.0, 2.0], [3.0, float("nan")]]}, r"`msg` is not finite at event 1"),
+        ({"msg": [1.0, float("inf")]}, r"`msg` is not finite at event 1 \(inf\)"),
+        ({"y": [0.0, float("nan")]}, r"`y` is not finite at event 1 \(nan\)"),
+        ({"weight": np.array([1.0, 1e300])}, r"`weight` overflows float32 at event 1"),
+        ({"msg": np.array([[1.0], [-1e39]])}, r"`msg` overflows float32 at event 1"),
+        ({"weight": [1.0, float("inf")]}, r"`weight` is not finite at event 1"),
+    ],
+)
+def test_unchecked_values_are_refused_by_field_and_event(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        EventStream([0, 1], [1, 0], [0, 1], **kwargs)
+
+
+def test_overflow_reports_the_value_not_inf():
+    with pytest.raises(ValueError, match=r"1e\+300") as caught:
+        EventStream([0, 1], [1, 0], [0, 1], weight=np.array([1.0, 1e300]))
+    assert "(inf)" not in str(caught.value)
+
+
+def test_uint64_ids_beyond_int64_are_refused_with_their_true_value():
+    big = np.array([2**63 + 5, 1], dtype=np.uint64)
+    with pytest.raises(ValueError, match=f"`src` has {2**63 + 5} at event 0"):
+        EventStream(big, np.array([0, 1], dtype=np.uint64), [0, 1])
+    with pytest.raises(ValueError, match=f"`t` has {2**63 + 5} at event 0"):
+        EventStream([0, 1], [1, 0], big)
+    stream = EventStream.from_raw_ids(big, np.array([0, 1], dtype=np.uint64), [0, 1])
+    assert stream.node_ids[stream.src.numpy()].tolist() == [2**63 + 5, 1]
+
+
+@pytest.mark.parametrize(
+    "src", [np.array([1.0, np.nan]), np.array(["a", None], dtype=object)]
+)
+def test_from_raw_ids_refuses_missing_ids(src):
+    with pytest.raises(ValueError, match=r"`src` has 1 missing .* at event 1"):
+        EventStream.from_raw_ids(src, np.array([2.0, 3.0]), [0, 1])
+
+
+def test_from_raw_ids_maps_mixed_str_and_int_ids_as_strings():
+    src = np.array(["a", 1, 2], dtype=object)
+    dst = np.array([1, "b", "1"], dtype=object)
+    stream = EventStream.from_raw_ids(src, dst, [0, 1, 2])
+    assert stream.node_ids.tolist() == ["1", "2", "a", "b"]
+    assert stream.node_ids[stream.dst].tolist() == ["1", "b", "1"]
+    assert stream.src[1] == stream.dst[2] == stream.dst[0]  # 1 and "1": one node
+    ints = EventStream.from_raw_ids(np.array([5, 7], dtype=object), [7, 5], [0, 1])
+    assert ints.node_ids.tolist() == [5, 7]

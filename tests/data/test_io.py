@@ -507,3 +507,122 @@ def test_real_files(shared_data):
     )
     assert delaunay.shape == (1024, 1024) and delaunay.nnz == 2 * 3056
     assert (delaunay != delaunay.T).nnz == 0
+
+
+# --------------------------------------------------------------------------
+# files from the wild
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_a_leading_byte_order_mark_is_skipped_on_every_path(tmp_path):
+    plain = read_events(write(tmp_path / "p.txt", b"1 2 3\n2 3 4\n"))
+    for gz in (False, True):
+        marked = write(tmp_path / f"m{gz}.txt", BOM + b"1 2 3\n2 3 4\n", gz=gz)
+        assert read_events(marked).node_ids.tolist() == plain.node_ids.tolist()
+    named = read_events(write(tmp_path / "s.txt", BOM + b"a b 3\n"), id_type="str")
+    assert named.node_ids.tolist() == ["a", "b"]
+    # a later error is blamed on its own line, not on the line with the mark
+    expect_error(write(tmp_path / "bad.txt", BOM + b"1 2 3\n2 x 4\n"), 2, "'x'")
+
+
+@pytest.mark.parametrize("id_type", ["int", "str"])
+def test_a_byte_order_mark_inside_the_file_names_its_line(tmp_path, id_type):
+    path = write(tmp_path / "cat.txt", b"1 2 3\n" + BOM + b"2 3 4\n")
+    expect_error(path, 2, "byte-order mark", id_type=id_type)
+
+
+def test_a_byte_order_mark_in_matrix_market_and_wiki_rfa_files(tmp_path):
+    assert read_matrix_market(write(tmp_path / "g.mtx", BOM + MTX.encode())).nnz == 8
+    inside = MTX.replace("4 3\n", "\ufeff4 3\n")
+    with pytest.raises(MalformedFileError, match="byte-order mark") as caught:
+        read_matrix_market(write(tmp_path / "h.mtx", inside))
+    assert caught.value.line == 6
+    record = rfa_record("A", "B", 1, "23:13, 19 April 2013")
+    path = write(tmp_path / "rfa.txt", BOM + (record + "\n" + record).encode())
+    assert read_wiki_rfa(path).num_events == 2  # the first record is not lost
+
+
+@pytest.mark.parametrize(
+    ("row", "columns", "fragment"),
+    [
+        ("{big} 2 3", ("src", "dst", "t"), "src '999"),
+        ("1 2 {big}", ("src", "dst", "t"), "t '999"),
+        ("1 2 3 {big}.5", ("src", "dst", "t", "weight"), "too large for a 64-bit"),
+        ("1 2 3 1e300", ("src", "dst", "t", "weight"), "overflows float32"),
+        ("1 2 3 1e300", ("src", "dst", "t", "msg"), "overflows float32"),
+    ],
+)
+def test_huge_numbers_get_the_line_error(tmp_path, row, columns, fragment):
+    text = "1 2 3" + " 1" * (len(columns) - 3) + "\n" + row.format(big="9" * 10_000)
+    path = write(tmp_path / "big.txt", text + "\n")
+    expect_error(path, 2, fragment, columns=columns)
+    with pytest.raises(MalformedFileError) as caught:
+        read_events(path, columns=columns)
+    assert len(str(caught.value)) < 300  # the number is shortened
+
+
+def test_huge_integer_in_matrix_market_names_the_line(tmp_path):
+    text = MTX.replace("4 3\n", "4 " + "9" * 10_000 + "\n").replace(
+        "pattern", "integer"
+    )
+    text = text.replace("2 1\n3 1\n", "2 1 1\n3 1 1\n").replace("3 2\n", "3 2 1\n")
+    with pytest.raises(MalformedFileError, match="64 bits") as caught:
+        read_matrix_market(write(tmp_path / "big.mtx", text))
+    assert caught.value.line == 6
+
+
+@pytest.mark.parametrize("rating", ["11", "-11", "2.5"])
+def test_snap_signed_refuses_ratings_outside_minus_ten_to_ten(tmp_path, rating):
+    path = write(tmp_path / "s.csv", f"6,2,4,100\n6,5,{rating},200\n")
+    with pytest.raises(MalformedFileError, match=f"rating '{rating}'") as caught:
+        read_snap_signed(path)
+    assert caught.value.line == 2
+    assert str(caught.value).startswith(f"{path}:2: ")
+
+
+def mtx(header: str, size: str, *entries: str) -> str:
+    return f"%%MatrixMarket matrix coordinate {header}\n{size}\n" + "".join(
+        f"{e}\n" for e in entries
+    )
+
+
+def test_matrix_market_laplacians_become_their_adjacency(tmp_path):
+    path = tmp_path / "lap.mtx"
+    lap = mtx("real symmetric", "3 3 5", "1 1 2", "2 1 -2", "2 2 3", "3 2 -1", "3 3 1")
+    adjacency = read_matrix_market(write(path, lap)).toarray()
+    assert adjacency.tolist() == [[0, 2, 0], [2, 0, 1], [0, 1, 0]]
+    grounded = lap.replace("1 1 2", "1 1 5")  # a regularised Laplacian
+    assert np.array_equal(
+        read_matrix_market(write(path, grounded)).toarray(), adjacency
+    )
+    general = mtx("real general", "2 2 4", "1 1 1", "1 2 -1", "2 1 -1", "2 2 1")
+    assert read_matrix_market(write(path, general)).toarray().tolist() == [
+        [0, 1],
+        [1, 0],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        (mtx("real general", "3 3 2", "2 1 1", "3 2 -2"), 4, "entry (3, 2) is -2"),
+        (
+            mtx("real symmetric", "2 2 3", "1 1 0.5", "2 1 -1", "2 2 1"),
+            4,
+            "not a Laplacian",
+        ),
+        (mtx("real skew-symmetric", "2 2 1", "2 1 1"), None, "skew-symmetric"),
+        (mtx("complex general", "2 2 1", "2 1 1 2"), None, "complex"),
+        (mtx("real general", "2 2 1", "2 1 nan"), 3, "not a finite number"),
+    ],
+)
+def test_matrix_market_conventions_that_are_no_adjacency(
+    tmp_path, text, line, fragment
+):
+    path = write(tmp_path / "x.mtx", text)
+    with pytest.raises(MalformedFileError) as caught:
+        read_matrix_market(path)
+    assert caught.value.line == line and fragment in str(caught.value)
+    assert str(caught.value).startswith(str(path))
+    assert "(expected " in str(caught.value)

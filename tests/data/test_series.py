@@ -125,3 +125,38 @@ def test_datasets_command_lists_and_summarises_the_series(
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "num_samples" in out and "Hare, Lynx" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ('a,b\n1,2\n3,4,5,6\n4,"5\n', 3, "found 4 field(s) where the header has 2"),
+        ('a,b\n1,2\n4,"5\n', 3, "not a CSV row"),
+        ("0,1,2\n1,2,3\n", 1, "no header"),
+        ("t,a\n0,1\n\ufeff1,2\n", 3, "byte-order mark"),
+        ("t,a\n0,1\n1," + "9" * 10_000 + "\n", 3, "too large for float64"),
+        ("# notes\n\nt,a\n# more\n0,1\n0,2\n", 6, "time 0 in 't' follows 0"),
+        ("a,a\n1,2\n", 1, "appears twice"),
+    ],
+)
+def test_read_series_files_from_the_wild(tmp_path, text, line, fragment):
+    path = tmp_path / "w.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MalformedFileError) as caught:
+        read_series(path)
+    assert caught.value.line == line and fragment in str(caught.value)
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+    assert len(str(caught.value)) < 400
+
+
+def test_read_series_skips_comments_and_a_leading_bom(tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_text("\ufeff# made by hand\nTime,a\n# mid\n0,1\n\n2,3\n")
+    series = read_series(path)
+    assert series.names == ("a",) and series.time_column == "Time"
+    np.testing.assert_array_equal(series.t, [0.0, 2.0])
+    path.write_text("# t,a\n0,1\n1,2\n")
+    with pytest.raises(MalformedFileError, match="line 1 is a comment"):
+        read_series(path)
+    path.write_text("a\n1\n2\n")
+    assert read_series(path).time_column is None

@@ -41,3 +41,14 @@ def test_lynx_hare_from_mirror(data_server, tmp_path, monkeypatch, capsys):
 def test_name_or_file_required():
     with pytest.raises(ValueError, match="either a NAME or --file"):
         _run([])
+
+
+def test_csv_without_time_column_says_dt_is_assumed(tmp_path, capsys):
+    path = tmp_path / "bare.csv"
+    path.write_text("# exported by hand\nu\n" + "\n".join(["1", "0.9", "0.81"] * 1))
+    assert _run(["--file", str(path), "--degree", "1"]) == 0
+    assert "dt = 1 assumed" in capsys.readouterr().out
+    timed = tmp_path / "timed.csv"
+    timed.write_text("time,u\n0,1\n1,0.9\n2,0.81\n")
+    with pytest.raises(ValueError, match="conflicts with the time column 'time'"):
+        _run(["--file", str(timed), "--dt", "0.1"])

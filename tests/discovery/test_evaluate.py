@@ -36,3 +36,25 @@ def test_discover_wants_one_source():
         discover("lorenz", file="x.csv")
     with pytest.raises(KeyError, match="unknown system 'nope'"):
         discover("nope")
+
+
+def _decay(path, header):
+    t = np.arange(0.0, 2.0, 0.01)
+    columns = np.c_[t, np.exp(-0.5 * t)] if "," in header else np.c_[np.exp(-0.5 * t)]
+    np.savetxt(path, columns, delimiter=",", header=header, comments="")
+    return path
+
+
+def test_discover_says_when_it_assumes_dt_and_refuses_a_conflicting_dt(tmp_path):
+    bare = _decay(tmp_path / "bare.csv", "u")
+    report = discover(file=bare, degree=1, include_bias=False, threshold=1e-4)
+    assert "no time column, dt = 1 assumed" in report.data
+    np.testing.assert_allclose(report.model.coefficients(), [[-0.005]], atol=1e-4)
+    assert "dt = 0.01" in discover(file=bare, dt=0.01, degree=1).data
+    timed = _decay(tmp_path / "timed.csv", "t,u")
+    with pytest.raises(ValueError, match="--dt 0.5 conflicts with the time column 't'"):
+        discover(file=timed, dt=0.5)
+    with pytest.raises(ValueError, match="--dt applies to --file only"):
+        discover("lorenz", dt=0.1)
+    with pytest.raises(ValueError, match="--dt must be positive"):
+        discover(file=bare, dt=0.0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -375,3 +378,50 @@ def test_load_refuses_a_plain_torch_file(mesh, tmp_path):
     torch.save(DynamicSparsifier(mesh, seed=0).state_dict(), plain)
     with pytest.raises(CheckpointError, match=str(plain)):
         DynamicSparsifier.load(plain)
+
+
+@contextlib.contextmanager
+def _deadline(seconds: int):
+    def hang(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_local_stream_ends_when_no_new_edge_can_be_drawn():
+    complete = sp.csr_matrix(np.ones((6, 6)) - np.eye(6))
+    with _deadline(20):
+        with pytest.raises(ValueError, match="no edges, so no vertex pair"):
+            local_edge_stream(sp.csr_matrix((6, 6)), insert_fraction=0.5)
+        with pytest.raises(ValueError, match="only 0 vertex pairs.*clique"):
+            local_edge_stream(complete, insert_fraction=0.5)
+        star = sp.csr_matrix(([1.0] * 5, ([0] * 5, [1, 2, 3, 4, 5])), (6, 6))
+        star = star + star.T
+        with pytest.raises(ValueError, match="only 10 vertex pairs"):
+            local_edge_stream(star, insert_fraction=2.0)
+        stream = local_edge_stream(star, insert_fraction=10 / 6, batches=1)
+        with pytest.raises(ValueError, match="cannot draw 6 deletions.*only 0"):
+            local_edge_stream(
+                sp.csr_matrix((6, 6)), insert_fraction=0, delete_fraction=1
+            )
+    inserted = stream[0][1]
+    assert stream[0][0] == "insert" and inserted.shape == (2, 10)
+    assert {tuple(p) for p in inserted.T} == {
+        (a, b) for a in range(1, 6) for b in range(a + 1, 6)
+    }
+    empty = local_edge_stream(sp.csr_matrix((6, 6)), insert_fraction=0)
+    assert empty == []
+
+
+def test_negative_weights_are_named_with_what_to_do():
+    signed = sp.csr_matrix(([1.0, -2.0, 1.0, -2.0], ([0, 1, 1, 2], [1, 0, 2, 1])))
+    with pytest.raises(ValueError, match=r"entry \(1, 0\) is -2.*Laplacian"):
+        DynamicSparsifier(signed)
+    with pytest.raises(ValueError, match="abs"):
+        local_edge_stream(signed)
