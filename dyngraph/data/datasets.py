@@ -13,6 +13,7 @@ Layout on disk, under the data root (:func:`data_root`)::
 
     <root>/<folder>/raw/<file as served>       # e.g. college-msg/raw/CollegeMsg.txt.gz
     <root>/<folder>/processed/cache.bin        # parsed arrays + metadata
+    <root>/<folder>/.download/                 # only while downloading
 
 ``<folder>`` is the dataset name, with ``suitesparse:<group>/<name>`` stored
 under ``suitesparse/<group>/<name>``.
@@ -27,10 +28,30 @@ the published ones instead. A file that fails a known hash is deleted and
 :class:`ChecksumError` is raised, so it is never trusted later; so is a file
 that no hash vouches for and that cannot be parsed or does not match the
 statistics. (When a file passes its hash but not the statistics, the reader
-is at fault: the file is kept and the error says so.)
+is at fault: the file is kept and the error says so.) When a bad file cannot
+be deleted (a read-only folder), the error still says why it is bad, and
+that it must be deleted by hand.
 
-Downloads go through :func:`pooch.retrieve`, which writes to a temporary file
-and moves it into place, so a partial download never appears in ``raw/``.
+The processed cache holds a blake2b digest of its content, checked on every
+load; a cache that fails it, is cut short, has a header that does not fit
+the file, or was written by another cache format is ignored and rebuilt from
+the raw file. Writing the cache is best-effort: where the data root is read
+only, a raw file placed there still loads (parsed each time, with one
+:class:`RuntimeWarning`).
+
+Downloads
+---------
+A download goes through :func:`pooch.retrieve` into ``<folder>/.download/``
+and is moved into ``raw/`` once complete, so a partial file never appears in
+``raw/``; what a killed process left behind (the staging folder, and
+temporary files in ``raw/`` older than the current process) is removed
+before the next download. One process downloads a dataset at a time: the
+others wait on a lock file in ``raw/`` (``DYNGRAPH_LOCK_TIMEOUT`` seconds,
+default the download deadline plus a minute), then use the file it fetched.
+Only http(s) URLs, and redirects to http(s) URLs, are followed. Each read
+waits at most 60 s and the whole download at most
+``DYNGRAPH_DOWNLOAD_TIMEOUT`` seconds (default 1800), so a server that
+trickles bytes ends in a :class:`DownloadError` naming the URL.
 
 Mirrors
 -------
@@ -51,22 +72,30 @@ import gzip
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import struct
 import tempfile
 import textwrap
+import time
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import numpy as np
 import pooch
 import scipy.sparse
 import torch
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from dyngraph.data.events import EventStream
 from dyngraph.data.io import (
@@ -700,6 +729,32 @@ def _dirs(entry: DatasetInfo, root: str | Path | None) -> tuple[Path, Path]:
 # --------------------------------------------------------------------------
 # download and verification
 
+_DOWNLOAD_TIMEOUT_ENV = "DYNGRAPH_DOWNLOAD_TIMEOUT"
+_LOCK_TIMEOUT_ENV = "DYNGRAPH_LOCK_TIMEOUT"
+_DEFAULT_DOWNLOAD_TIMEOUT = 1800.0
+_READ_TIMEOUT = 60.0
+_STAGING_NAME = ".download"
+_LOCK_NAME = ".download.lock"
+_STARTED = time.time()  # files older than this cannot be in use by this process
+_TEMPORARY = re.compile(r"tmp[a-z0-9_]{8}|.+\.tmp")  # tempfile's names, ours
+
+
+def _seconds(variable: str, default: float) -> float:
+    """Return a positive number of seconds from the environment, or ``default``."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise DatasetError(
+            f"{variable}={text!r} is not a positive number of seconds; unset it "
+            f"for the default ({default:g} s)."
+        )
+    return value
+
 
 def _sha256(path: Path, *, decompress: bool = False) -> str:
     digest = hashlib.sha256()
@@ -715,6 +770,23 @@ def _existing_raw(entry: DatasetInfo, raw_dir: Path) -> Path | None:
         if (raw_dir / filename).is_file():
             return raw_dir / filename
     return None
+
+
+def _discard(path: Path) -> tuple[str, OSError | None]:
+    """Delete a bad file; return a sentence saying so, and the error if it failed.
+
+    A failure to delete must not hide why the file was bad, so it is
+    returned for the caller to mention (and chain), never raised.
+    """
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        return (
+            f"The file could not be deleted ({exc}): delete it by hand, or the "
+            "next load rejects it again",
+            exc,
+        )
+    return "The file was deleted", None
 
 
 def _verify(path: Path, entry: DatasetInfo) -> tuple[str, bool]:
@@ -734,14 +806,14 @@ def _verify(path: Path, entry: DatasetInfo) -> tuple[str, bool]:
         content = "unknown (the gzip stream is corrupt)"
     if content == entry.content_sha256:
         return digest, True
-    path.unlink()
+    action, failure = _discard(path)
     raise ChecksumError(
         f"{path} is not the expected file for dataset {entry.name!r}: its "
         f"sha256 is {digest} (expected {entry.sha256 or 'unknown'}) and the "
         f"sha256 of its content is {content} (expected "
-        f"{entry.content_sha256 or 'unknown'}). The file was deleted; the "
+        f"{entry.content_sha256 or 'unknown'}). {action}. Once it is gone the "
         "next load downloads it again, or place a good copy there by hand."
-    )
+    ) from failure
 
 
 @contextlib.contextmanager
@@ -766,46 +838,287 @@ def _candidates(entry: DatasetInfo, url: str | None) -> list[str]:
     return [entry.url]
 
 
+def _remove_orphans(
+    folder: Path, *, every_file: bool = False, keep: tuple[str, ...] = ()
+) -> None:
+    """Delete temporary files that a killed process left in ``folder``.
+
+    Only names made by :mod:`tempfile` or ending in ``.tmp`` and not
+    modified since this process started are removed, unless ``every_file``
+    (for a folder that only the holder of the download lock writes to).
+    Names in ``keep`` are never removed. Best-effort: a folder that cannot
+    be listed or written is left alone.
+    """
+    try:
+        children = list(folder.iterdir())
+    except OSError:
+        return
+    for child in children:
+        with contextlib.suppress(OSError):
+            if child.name in keep or not child.is_file():
+                continue
+            if not every_file and (
+                not _TEMPORARY.fullmatch(child.name)
+                or child.stat().st_mtime >= _STARTED
+            ):
+                continue
+            child.unlink()
+
+
+@contextlib.contextmanager
+def _download_lock(entry: DatasetInfo, raw_dir: Path) -> Iterator[None]:
+    """Hold ``raw/.download.lock`` so that one process downloads at a time.
+
+    The lock is an advisory :func:`fcntl.flock` (released by the system when
+    its holder dies, so it is never stale); the lock file is deleted on
+    release, and a waiter that then holds a deleted file tries again. Where
+    :mod:`fcntl` is missing (Windows) :mod:`filelock` is used.
+    """
+    try:
+        raw_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(
+            f"cannot download dataset {entry.name!r}: {raw_dir} cannot be "
+            f"created ({exc}). Place the file there by hand, or choose a "
+            "writable data root with root= or DYNGRAPH_DATA."
+        ) from exc
+    path = raw_dir / _LOCK_NAME
+    limit = _seconds(
+        _LOCK_TIMEOUT_ENV,
+        _seconds(_DOWNLOAD_TIMEOUT_ENV, _DEFAULT_DOWNLOAD_TIMEOUT) + 60,
+    )
+    waited = DownloadError(
+        f"gave up after {limit:g} s waiting for {path}: another process is "
+        f"downloading dataset {entry.name!r} into {raw_dir}. Try again when it "
+        f"has finished, or raise {_LOCK_TIMEOUT_ENV} (seconds). A lock whose "
+        "process has ended is released by the system, so this one is in use."
+    )
+    if fcntl is None:  # pragma: no cover - platforms without flock
+        import filelock
+
+        try:
+            with filelock.FileLock(str(path), timeout=limit):
+                yield
+        except filelock.Timeout as exc:
+            raise waited from exc
+        return
+    end = time.monotonic() + limit
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DownloadError(
+                f"cannot download dataset {entry.name!r}: the lock file {path} "
+                f"cannot be created ({exc}). Place the file in {raw_dir} by "
+                "hand, or choose a writable data root with root= or DYNGRAPH_DATA."
+            ) from exc
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= end:
+                        raise waited from None
+                    time.sleep(0.05)
+            try:
+                held = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                held = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if held:
+            break
+        os.close(fd)  # its holder deleted the file as we waited: lock anew
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        os.close(fd)
+
+
+class _DeadlineExceeded(DownloadError):
+    """The overall download deadline passed (``DYNGRAPH_DOWNLOAD_TIMEOUT``)."""
+
+
+class _BadRedirect(DownloadError):
+    """A server redirected to something other than an http(s) URL."""
+
+
+def _refuse_other_schemes(response: Any, *args: Any, **kwargs: Any) -> None:
+    """Stop at a redirect to a non-http(s) URL (a requests response hook).
+
+    requests calls it for every response, redirects included, before it
+    follows one; without it such a redirect fails as ``InvalidSchema``, a
+    :class:`ValueError` that does not name the target.
+    """
+    if not response.is_redirect:
+        return
+    target = urljoin(response.url, response.headers["location"])
+    if urlsplit(target).scheme not in ("http", "https"):
+        response.close()
+        raise _BadRedirect(
+            f"{response.url} redirects to {target!r}, which is not an http(s) "
+            "URL; only http(s) redirects are followed"
+        )
+
+
+class _Downloader:
+    """A :mod:`pooch` downloader: http(s) only, within an overall deadline.
+
+    requests follows the redirects, :func:`_refuse_other_schemes` stops one
+    to another scheme; the body is read as it arrives, so a server that
+    trickles bytes is stopped at the deadline (give or take the read
+    timeout of one socket read).
+    """
+
+    def __init__(self, deadline: float, budget: float, progress: bool) -> None:
+        self.deadline = deadline
+        self.budget = budget
+        self.progress = progress
+
+    def _check(self, url: str) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise _DeadlineExceeded(url)
+        return left
+
+    def _open(self, url: str) -> Any:
+        import requests
+
+        wait = min(_READ_TIMEOUT, self._check(url))
+        response = requests.get(
+            url,
+            stream=True,
+            timeout=(wait, wait),
+            hooks={"response": _refuse_other_schemes},
+        )
+        try:
+            response.raise_for_status()
+        except BaseException:
+            response.close()
+            raise
+        return response
+
+    def __call__(
+        self, url: str, output_file: str, pooch_: object, check_only: bool = False
+    ) -> bool | None:
+        """Download ``url`` to the file ``output_file`` (called by pooch).
+
+        With ``check_only``, return whether the URL can be fetched instead.
+        """
+        import requests
+        import urllib3
+
+        if check_only:
+            try:
+                self._open(url).close()
+            except requests.HTTPError:
+                return False
+            return True
+        response = self._open(url)
+        progress = None
+        try:
+            if self.progress:
+                from tqdm.auto import tqdm
+
+                length = response.headers.get("content-length", "")
+                progress = tqdm(
+                    total=int(length) if length.isdigit() else None,
+                    unit="B",
+                    unit_scale=True,
+                    ncols=79,
+                    leave=True,
+                )
+            with open(output_file, "wb") as out:
+                while True:
+                    self._check(url)
+                    try:
+                        chunk = response.raw.read1(1 << 16, decode_content=True)
+                    except (urllib3.exceptions.HTTPError, OSError) as exc:
+                        raise requests.exceptions.ConnectionError(
+                            f"the transfer broke off: {exc}"
+                        ) from exc
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    if progress is not None:
+                        progress.update(len(chunk))
+        finally:
+            response.close()
+            if progress is not None:
+                progress.close()
+        return None
+
+
 def _download(
     entry: DatasetInfo, raw_dir: Path, url: str | None, progress: bool
 ) -> Path:
-    failures = []
-    for candidate in _candidates(entry, url):
-        if urlsplit(candidate).scheme not in ("http", "https"):
-            raise ValueError(f"only http(s) URLs can be downloaded, got {candidate!r}")
-        known = (
-            f"sha256:{entry.sha256}"
-            if entry.sha256 and candidate == entry.url
-            else None
-        )
-        try:
-            with _quiet_pooch():
-                fetched = Path(
-                    pooch.retrieve(
-                        candidate,
-                        known_hash=known,
-                        fname=entry.filename,
-                        path=raw_dir,
-                        progressbar=progress,
-                        downloader=pooch.HTTPDownloader(
-                            progressbar=progress, timeout=60
-                        ),
-                    )
-                )
-        except ValueError as exc:  # pooch's hash check; it removed the file
-            raise ChecksumError(
-                f"the file downloaded from {candidate} failed its checksum "
-                f"and was discarded: {exc}"
-            ) from exc
-        except OSError as exc:  # requests' errors are OSErrors
-            failures.append(f"{candidate} ({exc})")
-            continue
-        if entry.alt_filenames and entry.filename.endswith(".gz"):
-            if not is_gzip(fetched):  # served decompressed: name it so
-                fetched = fetched.replace(raw_dir / entry.alt_filenames[0])
-        return fetched
+    """Download into ``<folder>/.download/``, then move the file into ``raw/``.
+
+    Call with the download lock held: leftovers of a killed download are
+    removed first, from the staging folder (all of it) and from ``raw/``
+    (temporary files older than this process).
+    """
+    import requests
+
+    staging = raw_dir.parent / _STAGING_NAME
+    _remove_orphans(raw_dir, keep=entry.filenames)
+    _remove_orphans(staging, every_file=True)
+    budget = _seconds(_DOWNLOAD_TIMEOUT_ENV, _DEFAULT_DOWNLOAD_TIMEOUT)
+    downloader = _Downloader(time.monotonic() + budget, budget, progress)
     by_hand = raw_dir / entry.filename
     alternatives = "".join(f" or {raw_dir / name}" for name in entry.alt_filenames)
+    failures = []
+    try:
+        for candidate in _candidates(entry, url):
+            if urlsplit(candidate).scheme not in ("http", "https"):
+                raise ValueError(
+                    f"only http(s) URLs can be downloaded, got {candidate!r}"
+                )
+            known = (
+                f"sha256:{entry.sha256}"
+                if entry.sha256 and candidate == entry.url
+                else None
+            )
+            try:
+                with _quiet_pooch():
+                    fetched = Path(
+                        pooch.retrieve(
+                            candidate,
+                            known_hash=known,
+                            fname=entry.filename,
+                            path=staging,
+                            progressbar=progress,
+                            downloader=downloader,
+                        )
+                    )
+            except _DeadlineExceeded as exc:
+                raise DownloadError(
+                    f"downloading dataset {entry.name!r} from {candidate} took "
+                    f"longer than the {budget:g} s allowed ({_DOWNLOAD_TIMEOUT_ENV}"
+                    "); the server may be sending too slowly. Raise the limit, "
+                    "point url= or DYNGRAPH_MIRROR at another mirror, or place "
+                    f"the file at {by_hand}{alternatives} by hand."
+                ) from exc
+            except (requests.RequestException, OSError) as exc:
+                failures.append(f"{candidate} ({exc})")
+                continue
+            except ValueError as exc:  # pooch's hash check; it removed the file
+                raise ChecksumError(
+                    f"the file downloaded from {candidate} failed its checksum "
+                    f"and was discarded: {exc}"
+                ) from exc
+            name = entry.filename
+            if entry.alt_filenames and name.endswith(".gz") and not is_gzip(fetched):
+                name = entry.alt_filenames[0]  # served decompressed: name it so
+            return fetched.replace(raw_dir / name)
+    finally:
+        _remove_orphans(staging, every_file=True)
+        with contextlib.suppress(OSError):
+            staging.rmdir()
     raise DownloadError(
         f"could not download dataset {entry.name!r} from "
         f"{'; '.join(failures)}. If you are offline, fetch {entry.url} "
@@ -823,8 +1136,14 @@ def is_downloaded(name: str, *, root: str | Path | None = None) -> bool:
 def _fetch(
     entry: DatasetInfo, raw_dir: Path, url: str | None, progress: bool
 ) -> tuple[Path, str, bool]:
-    path = _existing_raw(entry, raw_dir) or _download(entry, raw_dir, url, progress)
-    digest, verified = _verify(path, entry)
+    path = _existing_raw(entry, raw_dir)
+    if path is not None:  # present: no lock, so a read-only root works
+        digest, verified = _verify(path, entry)
+        return path, digest, verified
+    with _download_lock(entry, raw_dir):
+        # another process may have fetched it while this one waited
+        path = _existing_raw(entry, raw_dir) or _download(entry, raw_dir, url, progress)
+        digest, verified = _verify(path, entry)
     return path, digest, verified
 
 
@@ -860,10 +1179,18 @@ def download(
     Raises
     ------
     DownloadError
-        When the file cannot be fetched; names the URLs tried and where to
-        place the file by hand.
+        When the file cannot be fetched (offline, an HTTP error, a redirect
+        to a non-http(s) URL, past ``DYNGRAPH_DOWNLOAD_TIMEOUT``, or another
+        process holding the download lock past ``DYNGRAPH_LOCK_TIMEOUT``);
+        names the URLs tried and where to place the file by hand.
     ChecksumError
-        When the file fails a known hash; the file is deleted.
+        When the file fails a known hash; the file is deleted (or the error
+        says that it could not be).
+
+    Notes
+    -----
+    See the module documentation, *Downloads*, for the staging folder, the
+    lock and the deadlines.
     """
     entry = info(name)
     raw_dir, _ = _dirs(entry, root)
@@ -871,11 +1198,20 @@ def download(
 
 
 # --------------------------------------------------------------------------
-# processed cache: a JSON header followed by aligned raw arrays
+# processed cache: a fixed prefix, a JSON header, then aligned raw arrays
+#
+#   magic (16 bytes) | header length (u64) | blake2b-256 of all that follows
+#   (32 bytes) | JSON header, padded | arrays, each padded to 64 bytes
+#
+# Nothing is allocated from a header field before it is checked against the
+# file's size, and nothing is used before the digest matches.
 
 _CACHE_NAME = "cache.bin"
-_CACHE_MAGIC = b"DYNGRAPH-CACHE-1"
+_CACHE_MAGIC = b"DYNGRAPH-CACHE-2"
+_DIGEST_SIZE = 32
+_PREFIX = len(_CACHE_MAGIC) + 8 + _DIGEST_SIZE
 _ALIGN = 64
+_CACHE_WARNED: set[Path] = set()
 
 
 def _write_cache(
@@ -887,16 +1223,23 @@ def _write_cache(
         layout.append([key, array.dtype.str, list(array.shape), offset])
         offset += -(-array.nbytes // _ALIGN) * _ALIGN
     head = json.dumps({"meta": meta, "arrays": layout, "size": offset}).encode()
-    head += b" " * (-(len(head) + len(_CACHE_MAGIC) + 8) % _ALIGN)
+    head += b" " * (-(len(head) + _PREFIX) % _ALIGN)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(path.parent)  # left by a process killed while writing
     with tempfile.NamedTemporaryFile(
         dir=path.parent, suffix=".tmp", delete=False
     ) as out:
         try:
-            out.write(_CACHE_MAGIC + struct.pack("<Q", len(head)) + head)
+            digest = hashlib.blake2b(head, digest_size=_DIGEST_SIZE)
+            out.write(_CACHE_MAGIC + struct.pack("<Q", len(head)))
+            out.write(bytes(_DIGEST_SIZE) + head)
             for array in arrays.values():
                 data = np.ascontiguousarray(array).tobytes()
-                out.write(data + b"\0" * (-len(data) % _ALIGN))
+                data += b"\0" * (-len(data) % _ALIGN)
+                digest.update(data)
+                out.write(data)
+            out.seek(len(_CACHE_MAGIC) + 8)
+            out.write(digest.digest())
             out.close()
             os.replace(out.name, path)
         except BaseException:
@@ -908,27 +1251,44 @@ def _write_cache(
 def _read_cache(
     path: Path, accept: Callable[[dict[str, Any]], bool]
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
-    """Arrays of a cache file whose metadata ``accept`` approves, else None."""
+    """Arrays of a cache file whose metadata ``accept`` approves, else None.
+
+    ``None`` too for a file of another format version, a header length or
+    size that does not fit the file, or content that fails its digest.
+    """
     try:
         with open(path, "rb") as handle:
-            if handle.read(len(_CACHE_MAGIC)) != _CACHE_MAGIC:
+            size = os.fstat(handle.fileno()).st_size
+            prefix = handle.read(_PREFIX)
+            if len(prefix) != _PREFIX or not prefix.startswith(_CACHE_MAGIC):
                 return None
-            (length,) = struct.unpack("<Q", handle.read(8))
-            header = json.loads(handle.read(length))
-            if not accept(header["meta"]):
+            (length,) = struct.unpack_from("<Q", prefix, len(_CACHE_MAGIC))
+            if length > size - _PREFIX:  # never allocate beyond the file
                 return None
-            buffer = bytearray(header["size"])
-            if handle.readinto(buffer) != header["size"]:
+            head = handle.read(length)
+            buffer = bytearray(size - _PREFIX - length)
+            if len(head) != length or handle.readinto(buffer) != len(buffer):
                 return None
-    except (OSError, ValueError, KeyError, struct.error):
+    except OSError:
         return None
-    arrays = {
-        key: np.frombuffer(
-            buffer, dtype=dtype, count=int(np.prod(shape)), offset=offset
-        ).reshape(shape)
-        for key, dtype, shape, offset in header["arrays"]
-    }
-    return header["meta"], arrays
+    digest = hashlib.blake2b(head, digest_size=_DIGEST_SIZE)
+    digest.update(buffer)
+    if digest.digest() != prefix[-_DIGEST_SIZE:]:
+        return None
+    try:
+        header = json.loads(head)
+        meta = header["meta"]
+        if header["size"] != len(buffer) or not accept(meta):
+            return None
+        arrays = {
+            key: np.frombuffer(
+                buffer, dtype=dtype, count=math.prod(shape), offset=offset
+            ).reshape(shape)
+            for key, dtype, shape, offset in header["arrays"]
+        }
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    return meta, arrays
 
 
 def _to_arrays(data: Dataset) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -996,21 +1356,22 @@ def _check_stats(entry: DatasetInfo, data: Dataset, raw: Path, verified: bool) -
     if not wrong:
         return
     which = "verified" if entry.stats_verified else "published"
+    failure = None
     if verified:
         action = (
             "The file passed its checksum, so the reader is at fault: please "
             "report this as a dyngraph bug."
         )
     else:
-        raw.unlink()
+        deleted, failure = _discard(raw)
         action = (
-            "No hash is known for this dataset and the content does not match: "
-            f"the file was deleted. Check {entry.homepage} for a new release."
+            "No hash is known for this dataset and the content does not match. "
+            f"{deleted}. Check {entry.homepage} for a new release."
         )
     raise StatsMismatchError(
         f"{raw}: dataset {entry.name!r} does not match its {which} "
         f"statistics: {'; '.join(wrong)}. {action}"
-    )
+    ) from failure
 
 
 def parse(name: str, path: str | Path) -> Dataset:
@@ -1045,7 +1406,10 @@ def load(
     keyed by the raw file's sha256 and the reader's version
     (:attr:`Parser.version`): a changed raw file or reader is parsed again.
     To keep cached loads fast the raw file is re-hashed only when its size
-    or modification time differs from the cached record.
+    or modification time differs from the cached record. The cache's own
+    digest is checked on every load; a cache that fails it is rebuilt. When
+    the cache cannot be written (a read-only data root) the dataset is
+    still returned, with one :class:`RuntimeWarning` per cache file.
 
     Parameters
     ----------
@@ -1102,17 +1466,18 @@ def load(
 
         cached = _read_cache(cache, fresh)
         if cached is not None:
-            return _from_arrays(*cached, name=entry.name)
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                return _from_arrays(*cached, name=entry.name)
     raw, digest, verified = _fetch(entry, raw_dir, url, progress=True)
     try:
         data = parse(entry.name, raw)
     except MalformedFileError as exc:
         if verified:
             raise
-        raw.unlink()
+        deleted, _ = _discard(raw)  # a failure to delete is named in `deleted`
         raise ChecksumError(
             f"{exc}. No hash is known for dataset {entry.name!r} and this file "
-            "cannot be read as its format, so it was deleted."
+            f"cannot be read as its format. {deleted}."
         ) from exc
     _check_stats(entry, data, raw, verified)
     meta, arrays = _to_arrays(data)
@@ -1123,7 +1488,18 @@ def load(
         raw_sha256=digest,
         raw_stat=[stat.st_size, stat.st_mtime_ns],
     )
-    _write_cache(cache, meta, arrays)
+    try:
+        _write_cache(cache, meta, arrays)
+    except OSError as exc:  # e.g. a read-only data root: the cache is optional
+        if cache not in _CACHE_WARNED:
+            _CACHE_WARNED.add(cache)
+            warnings.warn(
+                f"could not write the cache {cache} ({exc}); dataset "
+                f"{entry.name!r} is parsed again on every load. Use a writable "
+                "data root (root= or DYNGRAPH_DATA) to cache it.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     return data
 
 
