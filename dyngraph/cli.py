@@ -2,11 +2,27 @@
 
 The commands come from the packages of :mod:`dyngraph.registry`, one line per
 family; ``quickstart`` and the ``fit`` group are defined here.
+
+Every failure ends in one line on stderr, never in a traceback:
+
+* a dyngraph error (a bad file, recipe, checkpoint or download, a non-finite
+  loss): ``dyngraph: error: ...``, exit status 1;
+* Ctrl-C: ``dyngraph: interrupted ...``, exit status 130; a ``fit`` says how
+  to continue (the same command with ``--resume``: its checkpoints are
+  written atomically, so an interrupt loses at most the epoch in progress);
+* a closed pipe (``dyngraph datasets list | head -1``): no message, exit
+  status 141 (128 + SIGPIPE, as the shell reports for ``yes | head``);
+* anything else is a bug: ``dyngraph: internal error: ...``, exit status 1.
+
+``dyngraph --debug ...`` (the flag counts anywhere on the line) or
+the environment variable ``DYNGRAPH_DEBUG=1`` shows the Python traceback
+instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +30,13 @@ from pathlib import Path
 from dyngraph.registry import command_modules
 
 __all__ = ["build_parser", "main"]
+
+DEBUG_ENV = "DYNGRAPH_DEBUG"
+"""Environment variable that, set to ``1``, makes errors show their traceback."""
+
+EXIT_ERROR = 1
+EXIT_BROKEN_PIPE = 141
+EXIT_INTERRUPTED = 130
 
 
 def _cmd_quickstart(args: argparse.Namespace) -> int:
@@ -31,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dyngraph",
         description="Learning on temporal graphs and dynamical systems.",
+        epilog=f"Errors are one line; --debug or {DEBUG_ENV}=1 shows the traceback.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     qs = commands.add_parser(
@@ -55,20 +79,132 @@ def build_parser() -> argparse.ArgumentParser:
     families = fit.add_subparsers(dest="family", required=True, metavar="FAMILY")
     for module in command_modules():
         module.add_parsers(commands, families)
+    # main() takes --debug out of the arguments wherever it stands; it is
+    # declared here for --help
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the Python traceback of an error, with any command "
+        f"(or set {DEBUG_ENV}=1)",
+    )
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``dyngraph`` command; return its exit status."""
-    from dyngraph.data.datasets import DatasetError
+def _debug_from_env() -> bool:
+    return os.environ.get(DEBUG_ENV, "").strip().lower() not in (
+        "",
+        "0",
+        "false",
+        "no",
+        "off",
+    )
 
-    args = build_parser().parse_args(argv)
+
+def _one_line(exc: BaseException) -> str:
+    """Return the message of ``exc`` on one line (a ``KeyError`` unquoted)."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    return text or type(exc).__name__
+
+
+def _interrupted(args: argparse.Namespace | None) -> str:
+    """Return the message of Ctrl-C: for a ``fit``, how to continue it."""
+    if args is not None and getattr(args, "command", None) == "fit":
+        output = getattr(args, "output", None)
+        return (
+            "dyngraph: interrupted; the checkpoints in "
+            f"{output}/ are intact (written atomically): rerun the same command "
+            "with --resume to continue from the last finished epoch"
+        )
+    return "dyngraph: interrupted; rerun the command to start it again"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that the flush at exit cannot fail."""
     try:
-        return int(args.func(args))
+        if sys.stdout is sys.__stdout__ and sys.stdout is not None:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+    except (OSError, ValueError):  # pragma: no cover - stdout without a file
+        pass
+
+
+def _run(argv: list[str], state: dict[str, object]) -> int:
+    """Parse ``argv`` and run its command; errors other than Ctrl-C end here."""
+    from dyngraph.data.datasets import DatasetError
+    from dyngraph.training import NonFiniteLossError
+
+    try:
+        args = build_parser().parse_args(argv)
+        state["args"] = args
+        status = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except NonFiniteLossError as exc:
+        if state["debug"]:
+            raise
+        print(
+            f"dyngraph: error: {_one_line(exc)} To retry with a smaller learning "
+            "rate, set [fit] lr in the recipe and rerun with --resume: the "
+            "recipe's optimizer settings replace the checkpoint's.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     except (DatasetError, OSError, ValueError, KeyError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"dyngraph: error: {message}", file=sys.stderr)
-        return 1
+        if state["debug"]:
+            raise
+        print(f"dyngraph: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:
+        if state["debug"]:
+            raise
+        print(
+            f"dyngraph: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            f"(rerun with --debug or {DEBUG_ENV}=1 for the traceback, and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``dyngraph`` command; return its exit status.
+
+    Errors become one line on stderr (see the module); with ``--debug`` or
+    ``DYNGRAPH_DEBUG=1`` they are raised, traceback and all.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        ``0`` on success, ``1`` on an error, ``130`` after Ctrl-C, ``141``
+        when stdout was closed early; argparse exits with ``2`` on bad usage.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # --debug counts wherever it stands, before or after a sub-command
+    state: dict[str, object] = {
+        "debug": _debug_from_env() or "--debug" in argv,
+        "args": None,
+    }
+    argv = [arg for arg in argv if arg != "--debug"]
+    try:
+        return _run(argv, state)
+    except KeyboardInterrupt:  # also while importing torch, before parsing
+        if state["debug"]:
+            raise
+        args = state["args"]
+        print(
+            _interrupted(args if isinstance(args, argparse.Namespace) else None),
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

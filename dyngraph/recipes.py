@@ -13,7 +13,10 @@ overrides keys::
 
 :func:`load_recipe` refuses unknown tables and keys and values of the wrong
 type, naming the file, the table and the key and listing the allowed ones,
-before any data is downloaded.
+before any data is downloaded. Values out of range are refused the same way
+(:data:`RANGES`: ``[fit] epochs`` at least 1, ``[fit] lr`` finite and
+positive, ``[fit] patience`` not negative), and so is ``--epochs`` below 1:
+zero epochs would save an untrained model.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import math
 import sys
 import types
 import typing
@@ -32,7 +36,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["RecipeError", "add_fit_arguments", "load_recipe", "parse_recipe"]
+__all__ = [
+    "RANGES",
+    "RecipeError",
+    "add_fit_arguments",
+    "check_recipe",
+    "load_recipe",
+    "parse_recipe",
+    "positive_int",
+]
 
 R = TypeVar("R")
 
@@ -80,6 +92,77 @@ def _coerce(value: Any, kind: Any) -> tuple[bool, Any]:
     return False, value
 
 
+def _at_least(low: int) -> tuple[typing.Callable[[Any], bool], str]:
+    return (lambda value: value >= low), f">= {low}"
+
+
+RANGES: dict[tuple[str, str], tuple[typing.Callable[[Any], bool], str]] = {
+    ("fit", "epochs"): _at_least(1),
+    ("fit", "lr"): (
+        lambda value: math.isfinite(value) and value > 0,
+        "a finite number > 0",
+    ),
+    ("fit", "patience"): _at_least(0),
+}
+"""The allowed range of keys every family shares: ``(table, key)`` to a
+test and its description. A family's recipe may lack a key; present ones
+are checked by :func:`check_recipe`."""
+
+
+def _check_value(table: str, key: str, value: Any, source: str) -> None:
+    rule = RANGES.get((table, key))
+    if rule is None or value is None or isinstance(value, str | bool):
+        return
+    test, description = rule
+    if not test(value):
+        raise RecipeError(
+            f"{source}: [{table}] {key} = {value!r} must be {description}"
+        )
+
+
+def check_recipe(recipe: Any, source: str = "recipe") -> None:
+    """Refuse a recipe whose values are out of range (see :data:`RANGES`).
+
+    Parameters
+    ----------
+    recipe : dataclass
+        A family's recipe (e.g. built in code, or changed after loading).
+    source : str
+        Where it came from, named in the error (default: ``"recipe"``).
+
+    Raises
+    ------
+    RecipeError
+        Naming ``source``, the table, the key, the value and the range.
+    """
+    for table in dataclasses.fields(recipe):
+        values = getattr(recipe, table.name)
+        if dataclasses.is_dataclass(values):
+            for key in dataclasses.fields(values):
+                _check_value(table.name, key.name, getattr(values, key.name), source)
+
+
+def positive_int(text: str) -> int:
+    """Parse an ``int >= 1`` for argparse (e.g. ``--epochs``).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        When ``text`` is not a whole number of at least 1.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number >= 1, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be >= 1, got {value} (zero epochs would save an untrained model)"
+        )
+    return value
+
+
 def parse_recipe(schema: type[R], tables: dict[str, Any], source: str) -> R:
     """Build a recipe of ``schema`` from parsed TOML ``tables``.
 
@@ -95,8 +178,9 @@ def parse_recipe(schema: type[R], tables: dict[str, Any], source: str) -> R:
     Raises
     ------
     RecipeError
-        On an unknown table or key, a table that is not a table, or a value of
-        the wrong type; the message names ``source``, the table and the key.
+        On an unknown table or key, a table that is not a table, a value of
+        the wrong type or out of range (:data:`RANGES`); the message names
+        ``source``, the table and the key.
     """
     hints = typing.get_type_hints(schema)
     names = [f.name for f in dataclasses.fields(schema)]  # type: ignore[arg-type]
@@ -128,6 +212,7 @@ def parse_recipe(schema: type[R], tables: dict[str, Any], source: str) -> R:
                     f"{source}: [{table}] {key} = {value!r} must be "
                     f"{_type_name(types_of[key])}"
                 )
+            _check_value(table, key, parsed[key], source)
         built[table] = table_type(**parsed)
     return schema(**built)
 
@@ -168,15 +253,21 @@ def add_fit_arguments(
     """Add the options every ``dyngraph fit FAMILY`` command shares.
 
     ``--recipe`` (a TOML file of overrides; default: the defaults in code),
-    ``--epochs``, ``--output`` (default ``FAMILY-output``), ``--resume``,
-    ``--root`` and ``--url``.
+    ``--epochs`` (at least 1), ``--output`` (default ``FAMILY-output``),
+    ``--resume``, ``--root`` and ``--url``.
+
+    With ``--resume`` the fit goes on from the checkpoints in ``--output``:
+    weights, optimizer state and random generators come from them, but the
+    recipe's ``[fit]`` settings (the learning rate, ``--epochs``) are the ones
+    used from then on. A checkpoint written for another dataset or
+    ``[model]`` is refused before it is loaded.
     """
     parser.add_argument(
         "--recipe",
         help="TOML file overriding the recipe's defaults (default: none; "
         "examples in models/ of a checkout)",
     )
-    parser.add_argument("--epochs", type=int, help=epochs_help)
+    parser.add_argument("--epochs", type=positive_int, help=epochs_help)
     parser.add_argument(
         "--output",
         default=f"{family}-output",
@@ -185,7 +276,8 @@ def add_fit_arguments(
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue from the checkpoints in --output",
+        help="continue from the checkpoints in --output (the recipe's [fit] "
+        "settings, e.g. lr, replace the saved ones)",
     )
     parser.add_argument("--root", help="data root (default: $DYNGRAPH_DATA or ./data)")
     parser.add_argument("--url", help="download from this URL (a mirror)")

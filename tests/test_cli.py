@@ -43,3 +43,23 @@ def test_dyngraph_errors_are_one_line_without_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("dyngraph: error: ") and "Traceback" not in err
     assert str(missing) in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--debug", "datasets", "list"],
+        ["datasets", "--debug", "list"],
+        ["datasets", "list", "--debug"],
+        ["fit", "pivem", "--debug", "--help"],
+    ],
+)
+def test_debug_is_accepted_anywhere_on_the_line(argv, tmp_path, capsys):
+    if "--help" not in argv:
+        argv = [*argv, "--root", str(tmp_path)]
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # --help
+        status = exit_.code
+    assert status == 0
+    assert "unrecognized arguments" not in capsys.readouterr().err

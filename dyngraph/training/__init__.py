@@ -1,20 +1,29 @@
 """Shared training code of every model family.
 
 * :mod:`~dyngraph.training.loop`: the one fit loop (:func:`fit`): seeding,
-  progress, atomic checkpoints, bit-exact resume, early stopping, and a stop
-  with an explanation on a non-finite loss;
+  progress, atomic checkpoints, bit-exact resume (with the optimizer settings
+  given now, and a check that the checkpoint fits the model:
+  :func:`check_resumable`), early stopping, and a stop with an explanation on
+  a non-finite loss;
 * :mod:`~dyngraph.training.checkpoint`: the one checkpoint format (tensors
   and primitive configs, never unpickled).
 """
 
 from dyngraph.training.checkpoint import Checkpoint, CheckpointError
-from dyngraph.training.loop import FitResult, NonFiniteLossError, fit, seed_everything
+from dyngraph.training.loop import (
+    FitResult,
+    NonFiniteLossError,
+    check_resumable,
+    fit,
+    seed_everything,
+)
 
 __all__ = [
     "Checkpoint",
     "CheckpointError",
     "FitResult",
     "NonFiniteLossError",
+    "check_resumable",
     "fit",
     "seed_everything",
 ]

@@ -16,7 +16,13 @@ from torch import Tensor, nn
 
 from dyngraph.training import checkpoint as ckpt
 
-__all__ = ["FitResult", "NonFiniteLossError", "fit", "seed_everything"]
+__all__ = [
+    "FitResult",
+    "NonFiniteLossError",
+    "check_resumable",
+    "fit",
+    "seed_everything",
+]
 
 FIT_STATE = "fit-state"
 """The checkpoint kind of a fit in progress (:mod:`dyngraph.training.checkpoint`)."""
@@ -81,6 +87,150 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+_NOT_HYPER = ("params", "initial_lr")
+"""Param-group entries that are not the optimizer's settings."""
+
+RESUME_ADVICE = (
+    "resume only with the data and model settings that wrote it, or fit into "
+    "another checkpoint file (or delete this one) to start afresh"
+)
+"""What :func:`check_resumable` tells to do by default."""
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, Tensor):
+        return f"{list(value.shape)} ({str(value.dtype).removeprefix('torch.')})"
+    return type(value).__name__
+
+
+def _differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """List what differs between two state dicts: keys, shapes, dtypes."""
+    out = [f"{key} is only in the checkpoint" for key in saved if key not in current]
+    out += [f"{key} is not in the checkpoint" for key in current if key not in saved]
+    for key, value in current.items():
+        old = saved.get(key)
+        if key not in saved or not isinstance(value, Tensor):
+            continue
+        if not isinstance(old, Tensor) or (
+            old.shape != value.shape or old.dtype != value.dtype
+        ):
+            out.append(f"{key} is {_shape(old)} there and {_shape(value)} here")
+    return out
+
+
+def check_resumable(
+    checkpoint: str | Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    *,
+    advice: str = RESUME_ADVICE,
+) -> dict[str, Any]:
+    """Check, before loading anything, that ``model`` can resume ``checkpoint``.
+
+    A fit-state checkpoint written for another dataset (another number of
+    nodes) or other model settings holds tensors of other shapes; loading it
+    would end in PyTorch's ``size mismatch`` error. This compares the saved
+    weights' names, shapes and dtypes (and the optimizer's parameter groups)
+    with ``model``'s and refuses the file, saying what differs.
+
+    Parameters
+    ----------
+    checkpoint : str or Path
+        An existing fit-state file written by :func:`fit`.
+    model : torch.nn.Module
+        The model that would resume it.
+    optimizer : torch.optim.Optimizer, optional
+        Its optimizer; the number and sizes of the parameter groups are
+        compared too.
+    advice : str
+        What to do, appended to the error (default: :data:`RESUME_ADVICE`).
+
+    Returns
+    -------
+    dict
+        The saved fit state (as :func:`fit` reads it).
+
+    Raises
+    ------
+    CheckpointError
+        When the file is not a fit-state checkpoint, or was written for
+        another model: the message names the file, lists (up to three of)
+        the differences and ends with ``advice``.
+    """
+    path = Path(checkpoint)
+    saved = ckpt.load(path, kind=FIT_STATE).state
+    weights = saved.get("model")
+    if not isinstance(weights, dict):
+        raise ckpt.CheckpointError(f"{path}: a fit-state checkpoint without weights")
+    found = _differences(weights, model.state_dict())
+    if optimizer is not None and not found:
+        groups = saved.get("optimizer", {}).get("param_groups", [])
+        old = [len(g.get("params", [])) for g in groups]
+        new = [len(g["params"]) for g in optimizer.param_groups]
+        if old != new:
+            found.append(
+                f"the optimizer's parameter groups hold {old} tensors there and "
+                f"{new} here"
+            )
+    if found:
+        more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+        raise ckpt.CheckpointError(
+            f"{path}: cannot resume from this checkpoint: it was written for "
+            "another model or dataset: "
+            + "; ".join(found[:3])
+            + more
+            + f". To go on, {advice}."
+        )
+    return saved
+
+
+def _hyper(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:
+    """Return the optimizer's settings per group (``lr``, ``betas``, ...)."""
+    return [
+        {k: v for k, v in group.items() if k not in _NOT_HYPER}
+        for group in optimizer.param_groups
+    ]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return torch.equal(torch.as_tensor(a), torch.as_tensor(b))
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _keep_current_hyper(
+    optimizer: torch.optim.Optimizer,
+    current: list[dict[str, Any]],
+    started: list[dict[str, Any]] | None,
+    scheduler: Any,
+    base_lrs: list[Any] | None,
+) -> None:
+    """After loading a checkpoint, let the caller's optimizer settings win.
+
+    ``current`` are the settings the optimizer was built with now, ``started``
+    those the checkpointed fit was built with. A setting given anew wins; an
+    unchanged one keeps the checkpoint's value, which a scheduler may have
+    changed since (so that an unchanged fit resumes bit for bit). A new
+    learning rate also becomes the scheduler's base rate again (``base_lrs``:
+    the fresh scheduler's, from before the checkpoint was loaded).
+    """
+    bases = getattr(scheduler, "base_lrs", None)
+    for index, (group, now) in enumerate(
+        zip(optimizer.param_groups, current, strict=True)
+    ):
+        before = started[index] if started and index < len(started) else None
+        for key, value in now.items():
+            if before is not None and key in before and _same(before[key], value):
+                continue
+            group[key] = value
+            if key == "lr" and base_lrs is not None and index < len(base_lrs):
+                group["initial_lr"] = base_lrs[index]
+                if isinstance(bases, list) and index < len(bases):
+                    bases[index] = base_lrs[index]
+
+
 def _improved(score: float, best: float | None, mode: str, min_delta: float) -> bool:
     if best is None:
         return True
@@ -123,6 +273,16 @@ def fit(
     ``checkpoint_every`` epochs and at the end; calling :func:`fit` again with
     the same checkpoint resumes after the last saved epoch and, for the same
     seed, ends where an uninterrupted fit would have.
+
+    On resume the weights, the optimizer's state (e.g. Adam's moments), the
+    scheduler, the generators and the history come from the checkpoint, but
+    the optimizer's settings (``lr``, ``betas``, ``weight_decay``, ...) that
+    ``optimizer`` was built with now win over the saved ones: after a
+    :class:`NonFiniteLossError`, build the optimizer with a smaller learning
+    rate and call :func:`fit` again to go on from the last checkpoint with
+    it. (Unchanged settings keep the checkpoint's values, which a scheduler
+    may have changed.) A checkpoint written for another model or dataset is
+    refused before anything is loaded (:func:`check_resumable`).
 
     Parameters
     ----------
@@ -174,6 +334,9 @@ def fit(
     NonFiniteLossError
         When a loss is NaN or infinite; nothing is stepped on that loss and
         the last checkpoint (if any) is left intact.
+    CheckpointError
+        When ``checkpoint`` exists but is not a fit state of this model (see
+        :func:`check_resumable`).
     """
     if epochs < 0:
         raise ValueError(f"fit: `epochs` must be >= 0, got {epochs}")
@@ -193,12 +356,24 @@ def fit(
     path = Path(checkpoint) if checkpoint is not None else None
     if seed is not None:
         seed_everything(seed)
+    hyper = _hyper(optimizer)
+    base_lrs = getattr(scheduler, "base_lrs", None)
+    base_lrs = list(base_lrs) if isinstance(base_lrs, list) else None
     if path is not None and path.exists():
-        saved = ckpt.load(path, kind=FIT_STATE).state
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
+        saved = check_resumable(path, model, optimizer)
+        try:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            detail = str(exc).strip().splitlines()
+            raise ckpt.CheckpointError(
+                f"{path}: cannot resume from this checkpoint "
+                f"({detail[0] if detail else type(exc).__name__}); "
+                f"{RESUME_ADVICE}"
+            ) from exc
         if scheduler is not None and saved.get("scheduler") is not None:
             scheduler.load_state_dict(saved["scheduler"])
+        _keep_current_hyper(optimizer, hyper, saved.get("hyper"), scheduler, base_lrs)
         _set_rng_state(saved["rng"])
         start = result.resumed_from = int(saved["epoch"])
         result.history = saved["history"]
@@ -225,6 +400,7 @@ def fit(
                 "best_score": result.best_score,
                 "best_state": best_state,
                 "stopped_early": result.stopped_early,
+                "hyper": hyper,
             },
         )
 
@@ -235,55 +411,57 @@ def fit(
         initial=start,
         total=epochs,
     )
-    for epoch in bar:
-        model.train()
-        total, count = 0.0, 0
-        for index, batch in enumerate(batches(epoch) if batches else [None]):
-            loss = step(batch)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise NonFiniteLossError(
-                    f"{desc}: the loss is {value} at epoch {epoch}, batch {index}; "
-                    "nothing was stepped on it. Common causes: a learning rate "
-                    "that is too large, a log or division of zero in the loss, "
-                    "or non-finite inputs. Lower the learning rate or check the "
-                    "data; the last checkpoint (if any) is intact."
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += value
-            count += 1
-        if scheduler is not None:
-            scheduler.step()
-        record: dict[str, float] = {"epoch": epoch, "loss": total / max(count, 1)}
-        if validate is not None:
-            model.eval()
-            with torch.no_grad():
-                metrics = validate()
-            record.update(metrics)
-            key = monitor or next(iter(metrics))
-            if key not in metrics:
-                raise KeyError(
-                    f"fit: monitor={key!r} is not among the validation metrics "
-                    f"{sorted(metrics)}"
-                )
-            if _improved(metrics[key], result.best_score, mode, min_delta):
-                result.best_epoch, result.best_score = epoch, float(metrics[key])
-                best_state = copy.deepcopy(model.state_dict())
-        result.history.append(record)
-        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
-        stop = (
-            patience is not None
-            and result.best_epoch is not None
-            and epoch - result.best_epoch >= patience
-        )
-        result.stopped_early = stop
-        if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs or stop:
-            save(epoch + 1)
-        if stop:
-            break
-    bar.close()
+    try:
+        for epoch in bar:
+            model.train()
+            total, count = 0.0, 0
+            for index, batch in enumerate(batches(epoch) if batches else [None]):
+                loss = step(batch)
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    raise NonFiniteLossError(
+                        f"{desc}: the loss is {value} at epoch {epoch}, batch {index}; "
+                        "nothing was stepped on it. Common causes: a learning rate "
+                        "that is too large, a log or division of zero in the loss, "
+                        "or non-finite inputs. Lower the learning rate or check the "
+                        "data; the last checkpoint (if any) is intact."
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += value
+                count += 1
+            if scheduler is not None:
+                scheduler.step()
+            record: dict[str, float] = {"epoch": epoch, "loss": total / max(count, 1)}
+            if validate is not None:
+                model.eval()
+                with torch.no_grad():
+                    metrics = validate()
+                record.update(metrics)
+                key = monitor or next(iter(metrics))
+                if key not in metrics:
+                    raise KeyError(
+                        f"fit: monitor={key!r} is not among the validation metrics "
+                        f"{sorted(metrics)}"
+                    )
+                if _improved(metrics[key], result.best_score, mode, min_delta):
+                    result.best_epoch, result.best_score = epoch, float(metrics[key])
+                    best_state = copy.deepcopy(model.state_dict())
+            result.history.append(record)
+            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
+            stop = (
+                patience is not None
+                and result.best_epoch is not None
+                and epoch - result.best_epoch >= patience
+            )
+            result.stopped_early = stop
+            if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs or stop:
+                save(epoch + 1)
+            if stop:
+                break
+    finally:  # end the bar's line before any error message
+        bar.close()
     if restore_best and best_state is not None:
         model.load_state_dict(best_state)
     return result

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dyngraph.models.pivem.recipe import PiVeMRecipe
-from dyngraph.recipes import add_fit_arguments, load_recipe
+from dyngraph.recipes import add_fit_arguments, check_recipe, load_recipe
 
 __all__ = ["add_parsers", "fit_from_recipe", "quickstart", "quickstart_stream"]
 
@@ -47,7 +47,10 @@ def fit_from_recipe(
         ``trajectories.png`` (for ``dim = 2``) and ``checkpoints/``.
     resume : bool
         Continue from the checkpoints in ``output``; otherwise they are
-        deleted and the fit starts afresh (default: ``False``).
+        deleted and the fit starts afresh (default: ``False``). The recipe's
+        ``[fit]`` settings (``lr``, ``epochs``) are used from then on, not
+        the saved ones; checkpoints written for another dataset or
+        ``[model]`` are refused before any is loaded.
     root, url : optional
         Data root and download mirror, passed to :func:`dyngraph.data.load`.
     progress : bool
@@ -57,10 +60,20 @@ def fit_from_recipe(
     -------
     Path
         The saved model file.
+
+    Raises
+    ------
+    dyngraph.recipes.RecipeError
+        When a value of ``recipe`` is out of range (e.g. ``epochs < 1``),
+        before any download.
+    dyngraph.training.CheckpointError
+        When resuming from checkpoints of another dataset or model.
     """
     from dyngraph.data import EventStream, load
     from dyngraph.models.pivem.model import PiVeM, to_unit_interval
+    from dyngraph.training import check_resumable
 
+    check_recipe(recipe)
     name = dataset or recipe.data.dataset
     stream = load(name, root=root, url=url)
     if not isinstance(stream, EventStream):
@@ -73,6 +86,13 @@ def fit_from_recipe(
     if not resume:
         for old in checkpoints.glob("phase*.pt"):
             old.unlink()
+    for old in sorted(checkpoints.glob("phase*.pt")):
+        check_resumable(
+            old,
+            model,
+            advice=f"fit {name!r} into another --output, or drop --resume to "
+            f"start afresh (the checkpoints in {checkpoints} are then replaced)",
+        )
     model.fit(
         unit,
         epochs=fit_cfg.epochs,

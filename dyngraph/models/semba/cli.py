@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dyngraph.models.semba.recipe import SEMBARecipe
-from dyngraph.recipes import add_fit_arguments, load_recipe
+from dyngraph.recipes import add_fit_arguments, check_recipe, load_recipe
 
 __all__ = ["TASK_NAMES", "add_parsers", "fit_from_recipe", "quickstart"]
 
@@ -44,6 +44,10 @@ def fit_from_recipe(
     and ``semba-<dataset>-<task>.json`` with the history and the test
     metrics.
 
+    The recipe's ``[fit] seed`` seeds every generator before the model is
+    built, so that the same recipe and data give the same initial weights,
+    model and metrics.
+
     Parameters
     ----------
     recipe : SEMBARecipe
@@ -56,7 +60,10 @@ def fit_from_recipe(
         Output folder (created; default: ``semba-output``).
     resume : bool
         Resume from an existing checkpoint; otherwise it is discarded
-        (default: ``False``).
+        (default: ``False``). The recipe's ``[fit]`` settings (``lr``,
+        ``epochs``, ``patience``) are used from then on, not the saved ones;
+        a checkpoint written for another ``[model]`` is refused before it is
+        loaded.
     root, url : optional
         Data root and download mirror, passed to :func:`dyngraph.data.load`.
     progress : bool
@@ -66,11 +73,21 @@ def fit_from_recipe(
     -------
     pathlib.Path
         The saved model.
+
+    Raises
+    ------
+    dyngraph.recipes.RecipeError
+        When a value of ``recipe`` is out of range (e.g. ``epochs < 1``),
+        before any download.
+    dyngraph.training.CheckpointError
+        When resuming from a checkpoint of another model.
     """
     from dyngraph.data import EventStream, chronological_split, load
     from dyngraph.models.semba.evaluate import evaluate_model
     from dyngraph.models.semba.model import SEMBA, TASKS
+    from dyngraph.training import check_resumable, seed_everything
 
+    check_recipe(recipe)
     dataset = dataset or recipe.data.dataset
     model_cfg = asdict(recipe.model)
     recipe_task = model_cfg.pop("task")
@@ -92,6 +109,8 @@ def fit_from_recipe(
     weight_scale = (
         float(split.train.weight.abs().max()) if split.train.weight is not None else 1.0
     )
+    seed = recipe.fit.seed
+    seed_everything(seed)  # the initial weights
     model = SEMBA(
         stream.num_nodes,
         task=task,
@@ -107,8 +126,14 @@ def fit_from_recipe(
     checkpoint = output / f"{stem}.ckpt"
     if not resume:
         checkpoint.unlink(missing_ok=True)
+    elif checkpoint.exists():
+        check_resumable(
+            checkpoint,
+            model,
+            advice="fit into another --output, or drop --resume to start afresh "
+            "(the checkpoint is then replaced)",
+        )
     batch_size = recipe.data.batch_size
-    seed = recipe.fit.seed
     model.fit(
         stream,
         split,

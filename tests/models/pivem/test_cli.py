@@ -71,6 +71,8 @@ def test_the_recipe_examples_in_models_are_valid_overrides():
         ("[modle]\ndim = 2\n", "unknown table [modle]"),
         ("[fit]\nepochs = 'ten'\n", "[fit] epochs = 'ten' must be int"),
         ("[train]\nepochs = 3\n", "allowed tables: [data], [model], [fit]"),
+        ("[fit]\nepochs = 0\n", "[fit] epochs = 0 must be >= 1"),
+        ("[fit]\nlr = 0.0\n", "[fit] lr = 0.0 must be a finite number > 0"),
     ],
 )
 def test_a_bad_recipe_is_refused_before_any_download(tmp_path, capsys, text, expected):
@@ -107,3 +109,15 @@ def test_quickstart_part_beats_the_static_model_and_writes_plots(tmp_path):
         str(tmp_path / f) for f in ("pivem_embedding.gif", "pivem_trajectories.png")
     )
     json.dumps(metrics)  # the summary of the quick start can hold it
+
+
+def test_fit_from_recipe_refuses_zero_epochs_before_any_download(tmp_path):
+    from dyngraph.recipes import RecipeError
+
+    recipe = PiVeMRecipe()
+    recipe.fit.epochs = 0
+    with pytest.raises(RecipeError, match=r"\[fit\] epochs = 0 must be >= 1"):
+        fit_from_recipe(
+            recipe, DEPT3, tmp_path / "out", root=tmp_path / "data", url="http://x/"
+        )
+    assert not (tmp_path / "data").exists() and not (tmp_path / "out").exists()

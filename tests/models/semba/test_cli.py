@@ -3,9 +3,15 @@ import json
 import pytest
 import torch
 
+import dyngraph.data
 from dyngraph.cli import main
 from dyngraph.models import SEMBA
-from dyngraph.models.semba.cli import TASK_NAMES, quickstart, quickstart_stream
+from dyngraph.models.semba.cli import (
+    TASK_NAMES,
+    fit_from_recipe,
+    quickstart,
+    quickstart_stream,
+)
 from dyngraph.models.semba.model import TASKS
 from dyngraph.models.semba.recipe import SEMBARecipe
 from dyngraph.recipes import load_recipe
@@ -55,6 +61,7 @@ def test_the_recipe_example_in_models_is_a_valid_override():
         ("[fit]\nneg_weight = true\n", "must be str or float"),
         ("[fit]\nneg_weight = 'equal'\n", "must be a number or 'balanced'"),
         ("[model]\ntask = 'link'\n", "unknown task 'link'"),
+        ("[fit]\nepochs = 0\n", "[fit] epochs = 0 must be >= 1"),
     ],
 )
 def test_a_bad_recipe_is_refused_before_any_download(tmp_path, capsys, text, expected):
@@ -71,3 +78,34 @@ def test_quickstart_part_beats_the_heuristics(tmp_path):
     rows = result["metrics"]
     heuristics = ("pair_previous_sign", "target_positive_share")
     assert rows["semba"]["macro_f1"] > max(rows[h]["macro_f1"] for h in heuristics)
+
+
+def tiny_recipe(seed: int) -> SEMBARecipe:
+    recipe = SEMBARecipe()
+    recipe.model.memory_dim = recipe.model.embedding_dim = 4
+    recipe.model.time_dim, recipe.model.num_neighbors, recipe.model.heads = 2, 2, 1
+    recipe.data.batch_size, recipe.fit.epochs, recipe.fit.seed = 100, 1, seed
+    return recipe
+
+
+def test_a_fixed_seed_gives_the_same_weights_and_metrics(
+    tmp_path, stream, monkeypatch, capsys
+):
+    monkeypatch.setattr(dyngraph.data, "load", lambda name, **kw: stream)
+
+    def run(seed: int, folder: str) -> tuple[dict, dict]:
+        torch.manual_seed(len(folder))  # whatever the global state was before
+        path = fit_from_recipe(
+            tiny_recipe(seed), "tiny", "sign", tmp_path / folder, progress=False
+        )
+        report = json.loads(path.with_suffix(".json").read_text())
+        return SEMBA.load(path).state_dict(), report
+
+    weights, report = run(3, "a")
+    again, report_again = run(3, "bb")
+    torch.testing.assert_close(again, weights, rtol=0, atol=0)
+    assert report_again["test"] == report["test"]
+    assert report_again["history"] == report["history"]
+    other, _ = run(4, "ccc")  # the seed does matter
+    with pytest.raises(AssertionError):
+        torch.testing.assert_close(other, weights, rtol=0, atol=0)
