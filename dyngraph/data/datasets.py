@@ -32,7 +32,7 @@ is at fault: the file is kept and the error says so.) When a bad file cannot
 be deleted (a read-only folder), the error still says why it is bad, and
 that it must be deleted by hand.
 
-The processed cache holds a blake2b digest of its content, checked on every
+The processed cache holds a CRC-32 of its content, checked on every
 load; a cache that fails it, is cut short, has a header that does not fit
 the file, or was written by another cache format is ignored and rebuilt from
 the raw file. Writing the cache is best-effort: where the data root is read
@@ -1200,15 +1200,18 @@ def download(
 # --------------------------------------------------------------------------
 # processed cache: a fixed prefix, a JSON header, then aligned raw arrays
 #
-#   magic (16 bytes) | header length (u64) | blake2b-256 of all that follows
-#   (32 bytes) | JSON header, padded | arrays, each padded to 64 bytes
+#   magic (16 bytes) | header length (u64) | CRC-32 of all that follows
+#   (u32) | JSON header, padded | arrays, each padded to 64 bytes
 #
 # Nothing is allocated from a header field before it is checked against the
-# file's size, and nothing is used before the digest matches.
+# file's size, and nothing is used before the checksum matches. The CRC
+# detects truncation, torn writes and bit rot; it is not a security boundary
+# (whoever can write the cache can rewrite any digest). It costs a third of
+# blake2b's time, which was most of a cached load.
 
 _CACHE_NAME = "cache.bin"
-_CACHE_MAGIC = b"DYNGRAPH-CACHE-2"
-_DIGEST_SIZE = 32
+_CACHE_MAGIC = b"DYNGRAPH-CACHE-3"
+_DIGEST_SIZE = 4
 _PREFIX = len(_CACHE_MAGIC) + 8 + _DIGEST_SIZE
 _ALIGN = 64
 _CACHE_WARNED: set[Path] = set()
@@ -1230,16 +1233,16 @@ def _write_cache(
         dir=path.parent, suffix=".tmp", delete=False
     ) as out:
         try:
-            digest = hashlib.blake2b(head, digest_size=_DIGEST_SIZE)
+            crc = zlib.crc32(head)
             out.write(_CACHE_MAGIC + struct.pack("<Q", len(head)))
             out.write(bytes(_DIGEST_SIZE) + head)
             for array in arrays.values():
                 data = np.ascontiguousarray(array).tobytes()
                 data += b"\0" * (-len(data) % _ALIGN)
-                digest.update(data)
+                crc = zlib.crc32(data, crc)
                 out.write(data)
             out.seek(len(_CACHE_MAGIC) + 8)
-            out.write(digest.digest())
+            out.write(struct.pack("<I", crc))
             out.close()
             os.replace(out.name, path)
         except BaseException:
@@ -1271,9 +1274,8 @@ def _read_cache(
                 return None
     except OSError:
         return None
-    digest = hashlib.blake2b(head, digest_size=_DIGEST_SIZE)
-    digest.update(buffer)
-    if digest.digest() != prefix[-_DIGEST_SIZE:]:
+    crc = zlib.crc32(buffer, zlib.crc32(head))
+    if struct.pack("<I", crc) != prefix[-_DIGEST_SIZE:]:
         return None
     try:
         header = json.loads(head)
