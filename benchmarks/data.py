@@ -127,6 +127,17 @@ def main() -> None:
         print(" | ".join(cells))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
+        "headline": {
+            name: {
+                key: r[key]
+                for key in (
+                    "parse_vs_pandas",
+                    "reload_speedup_vs_parse",
+                    "batching_vs_pyg",
+                )
+            }
+            for name, r in results.items()
+        },
         "benchmark": "data",
         "machine": {
             "python": platform.python_version(),

@@ -377,7 +377,15 @@ def main() -> None:
         print(f"{name}: done in {time.perf_counter() - t0:.1f} s", flush=True)
     college = run_college(args.budget) if COLLEGE.exists() else None
     speed = walker_speed(initial_sparsifier(load_graph(names[min(2, len(names) - 1)])))
+    largest = rows[-1]
     result = {
+        "headline": {
+            "largest_graph": largest["graph"],
+            "kappa_final": largest["kappa_final"],
+            "density_final": largest["density_final"],
+            "reference_kappa_delaunay_n18": 125.1,
+            "walker_speedup_vs_python": speed["speedup_vs_python"],
+        },
         "machine": {
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
