@@ -6,9 +6,13 @@
   :func:`check_resumable`), early stopping, and a stop with an explanation on
   a non-finite loss;
 * :mod:`~dyngraph.training.checkpoint`: the one checkpoint format (tensors
-  and primitive configs, never unpickled).
+  and primitive configs, never unpickled);
+* :mod:`~dyngraph.training.distributed`: data-parallel training under
+  ``torchrun`` (process group from the environment, DDP wrapping, batch
+  shards, rank-0 checkpoints, a non-finite loss on any rank stops all).
 """
 
+from dyngraph.training import distributed
 from dyngraph.training.checkpoint import Checkpoint, CheckpointError
 from dyngraph.training.loop import (
     FitResult,
@@ -24,6 +28,7 @@ __all__ = [
     "FitResult",
     "NonFiniteLossError",
     "check_resumable",
+    "distributed",
     "fit",
     "seed_everything",
 ]

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from dyngraph.training import checkpoint as ckpt
+from dyngraph.training import distributed as dist
 
 __all__ = [
     "FitResult",
@@ -231,6 +232,46 @@ def _keep_current_hyper(
                     bases[index] = base_lrs[index]
 
 
+def _step_value(loss: Tensor, world: dist.Context) -> tuple[float, str]:
+    """Return the step's loss averaged over the ranks, and who failed.
+
+    Under several processes the ranks' values are summed in one collective,
+    so a non-finite value on any rank is seen by every rank and all of them
+    stop at the same step (none is left waiting for the others).
+    """
+    if not world.distributed:
+        return float(loss.detach()), ""
+    values = torch.zeros(world.world_size, dtype=torch.float64)
+    values[world.rank] = float(loss.detach())
+    dist.all_reduce_(values)
+    bad = [r for r, v in enumerate(values.tolist()) if not math.isfinite(v)]
+    where = f" on rank {', '.join(map(str, bad))} of {world.world_size}" if bad else ""
+    return float(values.sum()) / world.world_size, where
+
+
+def _rank_rng(saved: dict[str, Any], world: dist.Context, path: Path) -> dict[str, Any]:
+    """Return this rank's generator states from a fit-state checkpoint."""
+    ranks = saved.get("rng_ranks")
+    if isinstance(ranks, list) and len(ranks) == world.world_size:
+        return ranks[world.rank]
+    if world.world_size == 1 and not isinstance(ranks, list):
+        return saved["rng"]
+    import warnings
+
+    warnings.warn(
+        f"{path}: written by {len(ranks) if isinstance(ranks, list) else 1} "
+        f"process(es), resumed by {world.world_size}; the fit goes on from its "
+        "weights and optimizer state, but not bit for bit (the random streams "
+        "of the ranks differ)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    if world.rank == 0:
+        return saved["rng"]
+    seed_everything(dist.rank_seed(int(saved["epoch"]), world.rank))
+    return _rng_state()
+
+
 def _improved(score: float, best: float | None, mode: str, min_delta: float) -> bool:
     if best is None:
         return True
@@ -350,19 +391,21 @@ def fit(
 
     if step is None:
         step = model
+    core = dist.unwrap(model)  # checkpoints hold the bare module's weights
+    world = dist.context()
     result = FitResult()
     best_state: dict[str, Tensor] | None = None
     start = 0
     path = Path(checkpoint) if checkpoint is not None else None
     if seed is not None:
-        seed_everything(seed)
+        seed_everything(dist.rank_seed(seed, world.rank))
     hyper = _hyper(optimizer)
     base_lrs = getattr(scheduler, "base_lrs", None)
     base_lrs = list(base_lrs) if isinstance(base_lrs, list) else None
     if path is not None and path.exists():
-        saved = check_resumable(path, model, optimizer)
+        saved = check_resumable(path, core, optimizer)
         try:
-            model.load_state_dict(saved["model"])
+            core.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
         except (RuntimeError, ValueError, KeyError) as exc:
             detail = str(exc).strip().splitlines()
@@ -374,7 +417,7 @@ def fit(
         if scheduler is not None and saved.get("scheduler") is not None:
             scheduler.load_state_dict(saved["scheduler"])
         _keep_current_hyper(optimizer, hyper, saved.get("hyper"), scheduler, base_lrs)
-        _set_rng_state(saved["rng"])
+        _set_rng_state(_rank_rng(saved, world, path))
         start = result.resumed_from = int(saved["epoch"])
         result.history = saved["history"]
         result.best_epoch, result.best_score = saved["best_epoch"], saved["best_score"]
@@ -386,14 +429,23 @@ def fit(
     def save(epoch: int) -> None:
         if path is None:
             return
+        rng = dist.all_gather_objects(_rng_state())  # a collective: every rank
+        if world.rank == 0:
+            _save_state(epoch, rng)
+        dist.barrier()  # nobody reads the file before it is complete
+
+    def _save_state(epoch: int, rng: list[dict[str, Any]]) -> None:
+        assert path is not None
         ckpt.save(
             path,
             kind=FIT_STATE,
             state={
-                "model": model.state_dict(),
+                "model": core.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": None if scheduler is None else scheduler.state_dict(),
-                "rng": _rng_state(),
+                "rng": rng[0],
+                "rng_ranks": rng,
+                "world_size": world.world_size,
                 "epoch": epoch,
                 "history": result.history,
                 "best_epoch": result.best_epoch,
@@ -407,7 +459,7 @@ def fit(
     bar = tqdm(
         range(start, epochs),
         desc=desc,
-        disable=not progress,
+        disable=not progress or world.rank != 0,
         initial=start,
         total=epochs,
     )
@@ -417,14 +469,14 @@ def fit(
             total, count = 0.0, 0
             for index, batch in enumerate(batches(epoch) if batches else [None]):
                 loss = step(batch)
-                value = float(loss.detach())
+                value, where = _step_value(loss, world)
                 if not math.isfinite(value):
                     raise NonFiniteLossError(
-                        f"{desc}: the loss is {value} at epoch {epoch}, batch {index}; "
-                        "nothing was stepped on it. Common causes: a learning rate "
-                        "that is too large, a log or division of zero in the loss, "
-                        "or non-finite inputs. Lower the learning rate or check the "
-                        "data; the last checkpoint (if any) is intact."
+                        f"{desc}: the loss is {value}{where} at epoch {epoch}, batch "
+                        f"{index}; nothing was stepped on it. Common causes: a "
+                        "learning rate that is too large, a log or division of zero "
+                        "in the loss, or non-finite inputs. Lower the learning rate "
+                        "or check the data; the last checkpoint (if any) is intact."
                     )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -437,7 +489,7 @@ def fit(
             if validate is not None:
                 model.eval()
                 with torch.no_grad():
-                    metrics = validate()
+                    metrics = dist.mean_metrics(validate())
                 record.update(metrics)
                 key = monitor or next(iter(metrics))
                 if key not in metrics:
@@ -447,7 +499,7 @@ def fit(
                     )
                 if _improved(metrics[key], result.best_score, mode, min_delta):
                     result.best_epoch, result.best_score = epoch, float(metrics[key])
-                    best_state = copy.deepcopy(model.state_dict())
+                    best_state = copy.deepcopy(core.state_dict())
             result.history.append(record)
             bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
             stop = (
@@ -463,5 +515,5 @@ def fit(
     finally:  # end the bar's line before any error message
         bar.close()
     if restore_best and best_state is not None:
-        model.load_state_dict(best_state)
+        core.load_state_dict(best_state)
     return result
