@@ -130,6 +130,38 @@ def _silence_stdout() -> None:
         pass
 
 
+def _rank() -> int:
+    """Return this process's rank under torchrun (``0`` otherwise)."""
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
+def _who() -> str:
+    """`` [rank r/N]`` under torchrun with several processes, else nothing."""
+    world = os.environ.get("WORLD_SIZE", "1")
+    return f" [rank {_rank()}/{world}]" if world not in ("", "1") else ""
+
+
+def _call(args: argparse.Namespace) -> int:
+    """Run the parsed command; a ``fit`` under torchrun joins its process group.
+
+    Launched by ``torchrun --nproc_per_node=N -m dyngraph fit FAMILY ...``,
+    every process runs the same fit; :mod:`dyngraph.training.distributed`
+    wraps the model in DDP, shards the batches and lets rank 0 write.
+    """
+    if getattr(args, "command", None) != "fit":
+        return args.func(args)
+    from dyngraph.training import distributed
+
+    distributed.setup()
+    try:
+        return args.func(args)
+    finally:
+        distributed.teardown()
+
+
 def _run(argv: list[str], state: dict[str, object]) -> int:
     """Parse ``argv`` and run its command; errors other than Ctrl-C end here."""
     from dyngraph.data.datasets import DatasetError
@@ -138,7 +170,7 @@ def _run(argv: list[str], state: dict[str, object]) -> int:
     try:
         args = build_parser().parse_args(argv)
         state["args"] = args
-        status = int(args.func(args))
+        status = int(_call(args))
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return status
     except BrokenPipeError:
@@ -147,6 +179,8 @@ def _run(argv: list[str], state: dict[str, object]) -> int:
     except NonFiniteLossError as exc:
         if state["debug"]:
             raise
+        if _rank() > 0:  # every rank stopped at the same step: say it once
+            return EXIT_ERROR
         print(
             f"dyngraph: error: {_one_line(exc)} To retry with a smaller learning "
             "rate, set [fit] lr in the recipe and rerun with --resume: the "
@@ -157,13 +191,14 @@ def _run(argv: list[str], state: dict[str, object]) -> int:
     except (DatasetError, OSError, ValueError, KeyError) as exc:
         if state["debug"]:
             raise
-        print(f"dyngraph: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"dyngraph{_who()}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:
         if state["debug"]:
             raise
         print(
-            f"dyngraph: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            f"dyngraph{_who()}: internal error: {type(exc).__name__}: "
+            f"{_one_line(exc)} "
             f"(rerun with --debug or {DEBUG_ENV}=1 for the traceback, and report it)",
             file=sys.stderr,
         )
