@@ -368,6 +368,8 @@ def _split(
     high: Sequence[float] | float,
     seed: int,
     label: str,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
 ) -> EnvironmentSplit:
     sets = {}
     for part, seed_offset in _SEEDS.items():
@@ -384,6 +386,8 @@ def _split(
             x0_high=high,
             seed=1000 * seed + seed_offset,
             name=f"{label}/{part}",
+            rtol=rtol,
+            atol=atol,
         )
     return EnvironmentSplit(**sets)
 
@@ -443,12 +447,16 @@ def glycolytic_split(
     horizon: float = 1.0,
     dt: float = 0.05,
     seed: int = 0,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
 ) -> EnvironmentSplit:
     r"""CoDA's glycolytic-oscillator split (see the module docstring).
 
     Parameters are those of :func:`lotka_volterra_split`, with CoDA's
     defaults for this system: 32 training trajectories per environment on
-    ``0.05 * arange(20)``.
+    ``0.05 * arange(20)``. ``rtol`` and ``atol`` are the tolerances of the
+    (stiff) integration by ``dopri5`` (default: ``1e-6`` and ``1e-8``; CoDA
+    used ``solve_ivp``'s RK45 defaults, ``1e-3`` and ``1e-6``).
     """
     train = [
         {"k1": k1, "K1": big}
@@ -465,7 +473,17 @@ def glycolytic_split(
     high = [b for _, b in _GO_RANGES]
     t = _time_grid(horizon, dt)
     return _split(
-        GLYCOLYTIC_OSCILLATOR, train, adapt, t, counts, low, high, seed, "glycolytic"
+        GLYCOLYTIC_OSCILLATOR,
+        train,
+        adapt,
+        t,
+        counts,
+        low,
+        high,
+        seed,
+        "glycolytic",
+        rtol,
+        atol,
     )
 
 
