@@ -252,9 +252,13 @@ class ContextMLPExperts(ExpertBank):
     def field(self, y: Tensor, weights: tuple[Weights, Tensor | None]) -> Tensor:
         """Encode the states, append the encoded contexts, apply the main MLP."""
         layers, encoded = weights
+        if encoded is None:
+            raise ValueError(
+                "ContextMLPExperts.field: weights lack the encoded contexts"
+            )
         n_state = len(self.state_shapes)
         state = _mlp(y, layers[:n_state], last_linear=False)
-        context = encoded.unsqueeze(1)  # type: ignore[union-attr].expand(-1, y.shape[1], -1)
+        context = encoded.unsqueeze(1).expand(-1, y.shape[1], -1)
         return _mlp(torch.cat([state, context], dim=-1), layers[n_state:])
 
 

@@ -27,7 +27,8 @@ expert-by-environment loss matrix :math:`L_{em}` (trajectory MSE of expert
    converged when successive centroids agree within ``kmeans_tol``; the
    centroid of a cluster is its members' mean. **If a cluster is empty or
    K-means has not converged, the update is skipped** (counted in
-   ``gate_skips``).
+   ``gate_skips``); a skipped update keeps no centroids, so the next one
+   draws its start afresh until one succeeds.
 2. :math:`\bar L_{km}=\mathrm{median}_{e\in\mathcal C_k}L_{em}`.
 3. A one-to-one assignment of clusters to experts: greedy in cluster order
    (``"greedy"``, the reference's) or optimal (``"hungarian"``).
