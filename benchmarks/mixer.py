@@ -48,7 +48,7 @@ OUT = ROOT / "benchmarks" / "results" / "mixer.json"
 THREADS = 1
 MODEL = {"expert": "hyper", "hidden": 32, "depth": 2, "context_dim": 2}
 FIT = {"lr": 1e-2, "lr_context": 1e-2, "inner_steps": (12, 12), "gate_update_every": 5}
-LV_OUTER = 60
+LV_OUTER = 80
 MIXED_OUTER = 30
 ADAPT = {"adapt_steps": 200, "adapt_lr": 1e-2}
 
