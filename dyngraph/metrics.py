@@ -28,13 +28,16 @@ from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from torch import Tensor
 
 __all__ = [
+    "adjusted_rand_index",
     "average_precision",
     "f1_scores",
     "hits_at_k",
     "mrr",
     "ranks",
+    "relative_mse",
     "rmse",
     "roc_auc",
+    "trajectory_mse",
 ]
 
 ArrayLike = Tensor | np.ndarray | Sequence[Any]
@@ -393,3 +396,74 @@ def rmse(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     if truth.numel() == 0:
         raise ValueError("`y_true` is empty; there is nothing to evaluate")
     return float(torch.sqrt(torch.mean((pred - truth) ** 2)))
+
+
+def _pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[Tensor, Tensor]:
+    pred = _tensor("y_pred", y_pred).to(torch.float64)
+    truth = _tensor("y_true", y_true, pred.device).to(torch.float64)
+    if truth.shape != pred.shape:
+        raise ValueError(
+            f"`y_true` has shape {list(truth.shape)} but `y_pred` has "
+            f"{list(pred.shape)}; they must match"
+        )
+    if truth.numel() == 0:
+        raise ValueError("`y_true` is empty; there is nothing to evaluate")
+    return truth, pred
+
+
+def trajectory_mse(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    r"""Mean squared error over all entries of trajectories (any shape).
+
+    .. math::
+        \mathrm{MSE} = \frac1n\sum_{i=1}^{n}(\hat y_i - y_i)^2,
+
+    e.g. over ``[E, B, T, d]`` (environments, trajectories, times, states),
+    the initial states included, as CoDA and LEADS report it.
+    """
+    truth, pred = _pair(y_true, y_pred)
+    return float(torch.mean((pred - truth) ** 2))
+
+
+def relative_mse(y_true: ArrayLike, y_pred: ArrayLike, eps: float = 1e-6) -> float:
+    r"""Mean relative squared error of trajectories ``[..., T, d]``.
+
+    .. math::
+        \mathrm{RMSE_{rel}} = \mathrm{mean}_j\,
+        \frac{\lVert\hat y_j-y_j\rVert^2}{\max(\lVert y_j\rVert^2,\ \epsilon)},
+
+    one ratio per trajectory :math:`j` (the norm over times and states), the
+    ratio of MixER's ODEBench evaluation; ``eps`` (default ``1e-6``) keeps
+    all-zero trajectories finite.
+    """
+    truth, pred = _pair(y_true, y_pred)
+    if truth.dim() < 2:
+        raise ValueError("relative_mse needs trajectories of shape [..., T, d]")
+    err = (pred - truth).pow(2).sum(dim=(-1, -2))
+    norm = truth.pow(2).sum(dim=(-1, -2)).clamp_min(eps)
+    return float((err / norm).mean())
+
+
+def adjusted_rand_index(labels_true: ArrayLike, labels_pred: ArrayLike) -> float:
+    r"""Return the adjusted Rand index of two partitions (1 same, ~0 random).
+
+    .. math::
+        \mathrm{ARI} = \frac{\sum_{ij}\binom{n_{ij}}2 - \big[\sum_i\binom{a_i}2
+        \sum_j\binom{b_j}2\big]/\binom n2}{\frac12\big[\sum_i\binom{a_i}2
+        +\sum_j\binom{b_j}2\big] - \big[\sum_i\binom{a_i}2\sum_j
+        \binom{b_j}2\big]/\binom n2}
+
+    over the contingency table :math:`n_{ij}` with row sums :math:`a_i` and
+    column sums :math:`b_j` (Hubert & Arabie 1985), by scikit-learn. Label
+    values do not matter, only the grouping: e.g. the expert chosen for
+    every environment against its true family.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    truth = _numpy("labels_true", labels_true).reshape(-1)
+    pred = _numpy("labels_pred", labels_pred).reshape(-1)
+    if truth.shape != pred.shape or truth.size == 0:
+        raise ValueError(
+            f"`labels_true` ({truth.size}) and `labels_pred` ({pred.size}) must be "
+            "non-empty and of the same length"
+        )
+    return float(adjusted_rand_score(truth, pred))

@@ -6,11 +6,24 @@ r"""Dynamical systems: ODE families, dynamics on networks, and :func:`simulate`.
   :math:`\dot x_i = f(x_i) + \sum_j A_{ij} g(x_i, x_j)` on any graph;
 * :mod:`~dyngraph.systems.simulate`: batched integration with torchdiffeq or
   scipy, measurement noise and irregular sampling;
+* :mod:`~dyngraph.systems.environments`: multi-environment splits for
+  meta-learning (CoDA's Lotka-Volterra and glycolytic splits, a mixed set
+  with known families);
 * :mod:`~dyngraph.systems.datasets`: real time series of dynamical systems
   (the Hudson's Bay lynx-hare records).
 """
 
 from dyngraph.systems.datasets import TimeSeries, load_lynx_hare
+from dyngraph.systems.environments import (
+    GLYCOLYTIC_OSCILLATOR,
+    Environments,
+    EnvironmentSplit,
+    concat_environments,
+    glycolytic_split,
+    lotka_volterra_split,
+    make_environments,
+    mixed_split,
+)
 from dyngraph.systems.network import (
     NetworkDynamics,
     as_adjacency,
@@ -32,6 +45,14 @@ from dyngraph.systems.odes import (
 from dyngraph.systems.simulate import SCIPY_METHODS, Simulation, simulate
 
 __all__ = [
+    "GLYCOLYTIC_OSCILLATOR",
+    "EnvironmentSplit",
+    "Environments",
+    "concat_environments",
+    "glycolytic_split",
+    "lotka_volterra_split",
+    "make_environments",
+    "mixed_split",
     "SCIPY_METHODS",
     "NetworkDynamics",
     "ODESystem",
