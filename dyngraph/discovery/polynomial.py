@@ -47,7 +47,7 @@ def polynomial_system(
     x0: Sequence[float],
     description: str = "",
 ) -> ODESystem:
-    r"""An ODE :math:`\dot x_k = \sum_j C_{kj}\prod_l x_l^{E_{jl}}` with its truth.
+    r"""Build :math:`\dot x_k = \sum_j C_{kj}\prod_l x_l^{E_{jl}}` with its truth.
 
     Parameters
     ----------
