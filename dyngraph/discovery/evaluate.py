@@ -71,8 +71,11 @@ def rollout(model: Any, x0: np.ndarray, t: np.ndarray, bound: float) -> np.ndarr
 
     library = model.feature_library
     coef = model.coefficients()
+    powers = getattr(library, "powers_", None)
 
     def rhs(_: float, x: np.ndarray) -> np.ndarray:
+        if powers is not None:  # a polynomial library: monomials directly
+            return coef @ np.prod(x[None, :] ** powers, axis=1)
         return (np.asarray(library.transform(x[None, :])) @ coef.T)[0]
 
     def escaped(_: float, x: np.ndarray) -> float:
@@ -121,10 +124,13 @@ def compare_models(
     """Fit the candidate libraries to one observed series and score their rollouts.
 
     Candidates: polynomial libraries of ``degree`` with and without the
-    constant, with and without cross terms (``include_interaction``), each
-    with the sparsity chosen by the e-fold rule and by AICc
+    constant, each in three shapes: all monomials, no cross terms (powers of
+    single states only) and cross terms without powers (``interaction_only``:
+    for degree 2, :math:`x, y, xy`, the Lotka-Volterra terms); each with the
+    sparsity chosen by the e-fold rule and by AICc
     (:class:`~dyngraph.discovery.selection.PathSTLSQ`). Each is scored by
-    :func:`rollout_error`; :data:`CRITERION` picks among them.
+    :func:`rollout_error`; :func:`best` picks among them by
+    :data:`CRITERION`.
     """
     import pysindy as ps
 
@@ -133,11 +139,16 @@ def compare_models(
 
     grid = np.arange(len(x)) * float(t) if np.isscalar(t) else np.asarray(t)
     out = []
+    shapes = {
+        "all monomials": {},
+        "no cross terms": {"include_interaction": False},
+        "cross terms, no powers": {"interaction_only": True},
+    }
     for bias in (True, False):
-        for cross in (True, False):
+        for shape, options in shapes.items():
             for criterion in ("efold", "aicc"):
                 library = ps.PolynomialLibrary(
-                    degree=degree, include_bias=bias, include_interaction=cross
+                    degree=degree, include_bias=bias, **options
                 )
                 model = fit_sindy(
                     x,
@@ -150,7 +161,7 @@ def compare_models(
                 )
                 name = (
                     f"degree {degree}, {'constant' if bias else 'no constant'}, "
-                    f"{'cross terms' if cross else 'no cross terms'}, {criterion}"
+                    f"{shape}, {criterion}"
                 )
                 terms = int(np.count_nonzero(model.coefficients()))
                 out.append(Candidate(name, model, terms, rollout_error(model, x, grid)))
@@ -158,8 +169,14 @@ def compare_models(
 
 
 def best(candidates: list[Candidate]) -> Candidate:
-    """Return the candidate :data:`CRITERION` picks."""
-    return min(candidates, key=lambda c: (c.rollout_error, c.terms))
+    r"""Return the candidate :data:`CRITERION` picks.
+
+    Models with no terms (:math:`\dot x = 0`, the state frozen at ``x[0]``)
+    are a reference, not a discovery: they are chosen only when every
+    candidate is empty.
+    """
+    pool = [c for c in candidates if c.terms] or candidates
+    return min(pool, key=lambda c: (c.rollout_error, c.terms))
 
 
 @dataclass
@@ -336,7 +353,15 @@ def discover(
                 if dt is None
                 else f"; no time column, dt = {dt:g}"
             )
-        where = f"{series.source} ({series.x.shape[0]} samples, states {names}{times})"
+        column = (
+            f"time column {series.time_column!r}, "
+            if series.time_column is not None
+            else ""
+        )
+        where = (
+            f"{series.source} ({series.x.shape[0]} samples, {column}"
+            f"states {names}{times})"
+        )
     else:
         system = get_system(name)
         grid = np.arange(0.0, t_end, step)

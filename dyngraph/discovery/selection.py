@@ -37,8 +37,12 @@ of the target carried by term :math:`j`. Then
    rows: weak-form rows share data (overlapping test functions) and
    finite-difference rows share a smooth truncation error, so the rows are
    far from independent, and with the nominal :math:`m` the criterion keeps
-   spurious terms that fit those correlated errors. ``criterion="aicc"``
-   is the textbook corrected AIC with the nominal :math:`m`,
+   spurious terms that fit those correlated errors. When even the e-fold
+   choice leaves more than half of the target unexplained
+   (:data:`NOISE_DOMINATED`), the residual is noise rather than correlated
+   error (noisy finite differences, real data), no single term can cut it
+   e-fold, and the choice falls back to AICc with the nominal :math:`m`.
+   ``criterion="aicc"`` is the textbook corrected AIC with the nominal :math:`m`,
    :math:`m\ln(\mathrm{RSS}_S/m) + 2k + 2k(k+1)/(m-k-1)`. On the 81
    polynomial ``dysts`` flows (``benchmarks/discovery.py``) the e-fold rule
    recovers the support far more often than AICc.
@@ -58,6 +62,8 @@ import pysindy as ps
 __all__ = ["CRITERIA", "PathSTLSQ"]
 
 CRITERIA = ("efold", "aicc")
+NOISE_DOMINATED = 0.5
+"""e-fold choices leaving more than this share of the target fall back to AICc."""
 
 
 class PathSTLSQ(ps.BaseOptimizer):
@@ -89,6 +95,8 @@ class PathSTLSQ(ps.BaseOptimizer):
         Per target, the distinct supports found on the path:
         ``{"threshold", "support", "k", "rss", "score"}``, ``rss`` on the
         unit-norm target.
+    fallbacks_ : int
+        Equations whose e-fold choice fell back to AICc.
     threshold_ : numpy.ndarray, shape ``[n_targets]``
         The smallest relative threshold that gave the chosen support.
     """
@@ -128,6 +136,7 @@ class PathSTLSQ(ps.BaseOptimizer):
         q, r = np.linalg.qr(xn)
         coef = np.zeros((y.shape[1], x.shape[1]))
         self.path_, thresholds = [], []
+        self.fallbacks_ = 0
         for i in range(y.shape[1]):
             norm = np.linalg.norm(y[:, i])
             if norm == 0:
@@ -177,6 +186,17 @@ class PathSTLSQ(ps.BaseOptimizer):
             if best is None or entry["score"] < best[0]["score"]:
                 best = (entry, xi)
         assert best is not None
+        if self.criterion == "efold" and best[0]["rss"] > NOISE_DOMINATED:
+            # residuals dominated by noise, not by correlated error: AICc
+            for entry in path:
+                entry["score"] = _aicc(entry["rss"], entry["k"], m)
+            choice = min(path, key=lambda e: e["score"])
+            xi = np.zeros(p)
+            s = np.array(choice["support"], dtype=int)
+            if s.size:
+                xi[s] = np.linalg.lstsq(r[:, s], b, rcond=None)[0]
+            self.fallbacks_ += 1
+            return xi, path, choice["threshold"]
         return best[1], path, best[0]["threshold"]
 
     def _stlsq(
@@ -196,9 +216,12 @@ class PathSTLSQ(ps.BaseOptimizer):
     def _score(self, rss: float, k: int, m: int) -> float:
         if self.criterion == "efold":
             return float(np.log(rss + self.rss_floor) + k)
-        fit = m * np.log(rss / m)
-        correction = 2 * k * (k + 1) / (m - k - 1) if m - k - 1 > 0 else np.inf
-        return float(fit + 2 * k + correction)
+        return _aicc(rss, k, m)
+
+
+def _aicc(rss: float, k: int, m: int) -> float:
+    correction = 2 * k * (k + 1) / (m - k - 1) if m - k - 1 > 0 else np.inf
+    return float(m * np.log(rss / m) + 2 * k + correction)
 
 
 def _ridge(

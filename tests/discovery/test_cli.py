@@ -16,7 +16,10 @@ def _run(argv):
 def test_named_system(capsys):
     assert _run(["lorenz", "--t-end", "5"]) == 0
     out = capsys.readouterr().out
-    assert "(x)' = -9.99" in out and "support F1 1.000" in out
+    assert "(x)' = -10.0000 x + 10.0000 y" in " ".join(out.split())
+    assert "support F1 1.000" in out
+    assert "derivatives: weak form: 100 test-function subdomains" in out
+    assert "sparsity: automatic" in out
 
 
 def test_csv_file(tmp_path, capsys):
