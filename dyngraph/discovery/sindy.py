@@ -388,8 +388,12 @@ def fit_sindy(
     x_in = trajs if many else trajs[0]
     with _numpy_seed(seed):
         if weak:
-            if given_weak:
-                library.set_params(spatiotemporal_grid=grid)
+            if given_weak:  # rebuilt: its subdomains were drawn unseeded
+                keep = ("function_library", "derivative_order", "include_bias")
+                keep += ("include_interaction", "K", "H_xt", "p", "implicit_terms")
+                keep += ("differentiation_method", "diff_kwargs")
+                params = {k: getattr(library, k) for k in keep}
+                library = ps.WeakPDELibrary(**params, spatiotemporal_grid=grid)
             else:
                 library = ps.WeakPDELibrary(
                     function_library=library, spatiotemporal_grid=grid, K=n_subdomains
