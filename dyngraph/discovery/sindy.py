@@ -376,7 +376,12 @@ def fit_sindy(
             f"too few samples: {n_samples} in all for {n_terms} library terms; "
             "give more or longer trajectories, or a smaller library"
         )
-    if optimizer is not None:
+    if isinstance(optimizer, PathSTLSQ):
+        opt = optimizer
+        selection = (
+            f"automatic: relative threshold path, {optimizer.criterion} criterion"
+        )
+    elif optimizer is not None:
         opt, selection = optimizer, f"given optimizer {type(optimizer).__name__}"
     elif threshold == "auto":
         opt = PathSTLSQ()
