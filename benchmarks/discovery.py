@@ -11,8 +11,26 @@ Writes ``benchmarks/results/discovery.json`` and prints tables:
   every node on its own rows (same library and optimiser; coefficients scored per
   node and averaged), and edge ROC-AUC when the graph is inferred.
 
+- dysts: every polynomial flow of the ``dysts`` database whose right-hand side
+  reads exactly as a polynomial (:func:`dyngraph.discovery.polynomial.
+  dysts_polynomial_systems`, 81 flows in dysts 0.96), integrated with
+  ``dyngraph.systems.simulate`` (LSODA, rtol = atol = 1e-10) from the
+  database's initial condition over 10 periods at 500 samples per period;
+  measurement noise of 0, 0.1 and 1 % of each state's RMS (the rule of
+  ``simulate(noise=...)``, added to the one clean solve, seed 0); library:
+  polynomials up to the system's degree. Compared in the same run:
+  ``fit_sindy`` with its defaults (weak form by ``choose_form``, automatic
+  sparsity), plain ``pysindy.SINDy`` with its defaults (finite differences,
+  STLSQ(0.1)) and the same library, and plain pysindy with the same weak
+  library and STLSQ(0.1) (the speed peer: same library, fixed threshold).
+  Normalised coefficient error and support F1 per system; the median and 90th
+  percentile over systems go in ``"headline"``. Needs the ``bench`` extra
+  (``pip install dysts``); ``--systems N`` runs the first N (development).
+
 Every time is the best of ``--repeat`` runs in this process, and BLAS is limited
 to one thread for both sides (OpenBLAS spins badly on a shared 2-core machine).
+The time ratios of the dysts run are reported per repeat (twin runs) so their
+spread shows.
 """
 
 from __future__ import annotations
@@ -45,6 +63,7 @@ from dyngraph.systems import kuramoto, simulate
 
 HERE = Path(__file__).resolve().parent
 NOISE = (0.0, 0.001, 0.01, 0.05)
+DYSTS_NOISE = (0.0, 0.001, 0.01)
 
 
 def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -167,6 +186,122 @@ def network(repeat: int) -> list[dict]:
     return rows
 
 
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[list[float], object]:
+    times, out = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return times, out
+
+
+def dysts_runs(repeat: int, limit: int | None) -> list[dict]:
+    from dyngraph.discovery.polynomial import dysts_polynomial_systems
+
+    systems = list(dysts_polynomial_systems().items())[:limit]
+    rows = []
+    rng = np.random.default_rng(0)
+    for name, flow in systems:
+        grid = np.arange(5000) * flow.period / 500
+        start = time.perf_counter()
+        sim = simulate(flow.system, grid, method="LSODA", rtol=1e-10, atol=1e-10)
+        sim_s = time.perf_counter() - start
+        clean = sim.x_clean[0, 0].numpy()
+        rms = np.sqrt(np.mean(clean**2, axis=0))
+        names = list(flow.system.state_names)
+        eps = rng.standard_normal((len(DYSTS_NOISE), *clean.shape))
+        for level, e in zip(DYSTS_NOISE, eps, strict=True):
+            x = clean + level * rms * e
+
+            def ours(x=x, d=flow.degree, n=names, g=grid):
+                lib = ps.PolynomialLibrary(degree=d)
+                return fit_sindy(x, g, feature_library=lib, feature_names=n)
+
+            def default(x=x, d=flow.degree, g=grid):
+                lib = ps.PolynomialLibrary(degree=d)
+                return ps.SINDy(feature_library=lib).fit(x, t=g)
+
+            def weak_peer(x=x, d=flow.degree, g=grid):
+                np.random.seed(0)
+                lib = ps.WeakPDELibrary(
+                    function_library=ps.PolynomialLibrary(degree=d),
+                    spatiotemporal_grid=g,
+                    K=100,
+                )
+                return ps.SINDy(feature_library=lib).fit(x, t=g)
+
+            row = {"system": name, "noise": level, "degree": flow.degree}
+            for key, fn in (("ours", ours), ("default", default), ("weak", weak_peer)):
+                times, model = timed(fn, repeat)
+                truth = true_coefficients(flow.system, _poly_names(flow, x))
+                row[f"{key}_coef_error"] = coefficient_error(
+                    truth, model.coefficients()
+                )
+                row[f"{key}_support_f1"] = support_f1(truth, model.coefficients())
+                row[f"{key}_s"] = times
+                if key == "ours":
+                    row["form"] = model.discovery_["form"]
+            row["simulate_s"] = sim_s
+            rows.append(row)
+        print(f"  {name}: done", flush=True)
+    return rows
+
+
+def _poly_names(flow, x: np.ndarray) -> list[str]:
+    lib = ps.PolynomialLibrary(degree=flow.degree).fit(x)
+    return lib.get_feature_names(list(flow.system.state_names))
+
+
+def summarise(rows: list[dict], repeat: int) -> tuple[dict, list[dict]]:
+    headline: dict = {"dysts_systems": len({r["system"] for r in rows})}
+    headline["pysindy_default"] = {}
+    summary = []
+    for level in DYSTS_NOISE:
+        sel = [r for r in rows if r["noise"] == level]
+        key = str(level) if level else "0"
+        entry = {"noise": level}
+        for who in ("ours", "default", "weak"):
+            err = np.array([r[f"{who}_coef_error"] for r in sel])
+            f1 = np.array([r[f"{who}_support_f1"] for r in sel])
+            entry[f"{who}_median_coef_error"] = float(np.median(err))
+            entry[f"{who}_p90_coef_error"] = float(np.quantile(err, 0.9))
+            entry[f"{who}_median_support_f1"] = float(np.median(f1))
+            entry[f"{who}_mean_support_f1"] = float(np.mean(f1))
+            entry[f"{who}_median_fit_s"] = float(
+                np.median([min(r[f"{who}_s"]) for r in sel])
+            )
+        for k in range(repeat):
+            entry[f"time_ratio_vs_weak_run{k + 1}"] = float(
+                np.median([r["ours_s"][k] / r["weak_s"][k] for r in sel])
+            )
+        entry["weak_form_share"] = float(np.mean([r["form"] == "weak" for r in sel]))
+        summary.append(entry)
+        for who, target in (
+            ("ours", headline),
+            ("default", headline["pysindy_default"]),
+        ):
+            target.setdefault("median_coef_error", {})[key] = entry[
+                f"{who}_median_coef_error"
+            ]
+            target.setdefault("p90_coef_error", {})[key] = entry[
+                f"{who}_p90_coef_error"
+            ]
+            target.setdefault("median_support_f1", {})[key] = entry[
+                f"{who}_median_support_f1"
+            ]
+    headline["pysindy_default"]["dysts_systems"] = headline["dysts_systems"]
+    return headline, summary
+
+
 def table(rows: list[dict], columns: list[str]) -> str:
     def fmt(v: object) -> str:
         return f"{v:.4g}" if isinstance(v, float) else str(v)
@@ -183,11 +318,22 @@ def table(rows: list[dict], columns: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--systems", type=int, default=None, help="only the first N dysts flows"
+    )
+    parser.add_argument(
+        "--skip-dysts", action="store_true", help="only the Lorenz/Kuramoto tables"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "discovery.json")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", module="pysindy")
     with threadpool_limits(1):
         results = {"lorenz": lorenz(args.repeat), "kuramoto": network(args.repeat)}
+        headline = None
+        if not args.skip_dysts:
+            rows = dysts_runs(min(args.repeat, 2), args.systems)
+            headline, summary = summarise(rows, min(args.repeat, 2))
+            results["dysts"] = {"summary": summary, "per_system": rows}
     print("Lorenz: fit_sindy vs plain pysindy (same library/optimiser/derivatives)")
     print(
         table(
@@ -211,11 +357,40 @@ def main() -> None:
             ],
         )
     )
+    if headline is not None:
+        print("\ndysts polynomial flows: fit_sindy defaults (ours), pysindy defaults")
+        print("(default, finite differences) and pysindy weak + STLSQ(0.1) (weak)")
+        cols = ["noise"] + [
+            f"{w}_{m}"
+            for w in ("ours", "default", "weak")
+            for m in ("median_coef_error", "p90_coef_error", "median_support_f1")
+        ]
+        print(table(results["dysts"]["summary"], cols))
+        print(
+            table(
+                results["dysts"]["summary"],
+                [
+                    "noise",
+                    "ours_median_fit_s",
+                    "weak_median_fit_s",
+                    "default_median_fit_s",
+                ]
+                + [
+                    k
+                    for k in results["dysts"]["summary"][0]
+                    if k.startswith("time_ratio")
+                ]
+                + ["weak_form_share"],
+            )
+        )
+        print("headline:", json.dumps(headline))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
+        "headline": headline,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "pysindy": ps.__version__,
+        "dysts": _version("dysts"),
         "repeat": args.repeat,
         "results": results,
     }

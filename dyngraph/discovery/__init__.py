@@ -1,8 +1,13 @@
 r"""Sparse equation discovery.
 
 * :mod:`~dyngraph.discovery.sindy`: single systems, a thin layer over pysindy
-  (:func:`fit_sindy`) and the recovery metrics (:func:`coefficient_error`,
+  (:func:`fit_sindy`, seeded weak form chosen by :func:`choose_form`) and the
+  recovery metrics (:func:`coefficient_error`,
   :func:`support_f1`, :func:`true_coefficients`);
+* :mod:`~dyngraph.discovery.selection`: automatic sparsity
+  (:class:`PathSTLSQ`);
+* :mod:`~dyngraph.discovery.polynomial`: polynomial systems with exact truth
+  (:func:`polynomial_system`) and the polynomial flows of ``dysts``;
 * :mod:`~dyngraph.discovery.network`: shared node and coupling laws
   :math:`\dot x_i = F(x_i) + \sum_j A_{ij} G(x_i, x_j)` on a known or inferred
   graph (:class:`NetworkSINDy`, :class:`GraphLibrary`, :func:`edge_auc`);
@@ -10,7 +15,8 @@ r"""Sparse equation discovery.
   misses (:class:`ModelErrorSINDy`);
 * :mod:`~dyngraph.discovery.evaluate`: :func:`discover`, what the
   ``dyngraph discover`` command (:mod:`~dyngraph.discovery.cli`) runs and
-  prints, returning a :class:`DiscoveryReport`.
+  prints, returning a :class:`DiscoveryReport`; for observed series it
+  compares candidate libraries by rollout error (:func:`compare_models`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ from typing import Any
 
 _WHERE = {
     "DiscoveryReport": "evaluate",
+    "compare_models": "evaluate",
     "discover": "evaluate",
+    "rollout_error": "evaluate",
+    "PathSTLSQ": "selection",
+    "polynomial_system": "polynomial",
+    "choose_form": "sindy",
     "ModelErrorSINDy": "model_error",
     "GraphLibrary": "network",
     "NetworkSINDy": "network",
@@ -35,6 +46,11 @@ _WHERE = {
 
 __all__ = [
     "DiscoveryReport",
+    "PathSTLSQ",
+    "choose_form",
+    "compare_models",
+    "polynomial_system",
+    "rollout_error",
     "GraphLibrary",
     "ModelErrorSINDy",
     "NetworkSINDy",

@@ -60,9 +60,34 @@ def add_parsers(commands: Any, fit: Any) -> None:
     )
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=_threshold,
         default=d.threshold,
-        help=f"STLSQ threshold (default: {d.threshold:g})",
+        help=(
+            "STLSQ threshold, or 'auto' for the relative threshold path chosen "
+            f"per equation (default: {d.threshold})"
+        ),
+    )
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument(
+        "--weak",
+        dest="weak",
+        action="store_const",
+        const=True,
+        default=d.weak,
+        help="force the weak (integral) form",
+    )
+    form.add_argument(
+        "--finite-differences",
+        dest="weak",
+        action="store_const",
+        const=False,
+        help="force finite-difference derivatives (default: the weak form when "
+        "every test-function subdomain holds at least 20 samples)",
+    )
+    parser.add_argument(
+        "--no-compare",
+        action="store_true",
+        help="observed data: fit one library instead of comparing candidates",
     )
     parser.add_argument(
         "--smooth",
@@ -96,6 +121,17 @@ def add_parsers(commands: Any, fit: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _threshold(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a number or 'auto', got {text!r}"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``dyngraph discover``; returns the exit status."""
     from dyngraph.discovery.evaluate import discover
@@ -107,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
         degree=args.degree,
         include_bias=not args.no_bias,
         threshold=args.threshold,
+        weak=args.weak,
+        compare=not args.no_compare,
         smooth=args.smooth,
         noise=args.noise,
         t_end=args.t_end,
@@ -116,6 +154,19 @@ def run(args: argparse.Namespace) -> int:
         url=args.url,
     )
     print(f"data: {report.data}")
+    print(f"derivatives: {report.form}")
+    print(f"sparsity: {report.selection}")
+    if report.candidates:
+        from dyngraph.discovery.evaluate import best
+
+        chosen = best(report.candidates)
+        print(f"candidates compared ({report.criterion}):")
+        width = max(len(c.name) for c in report.candidates)
+        print(f"  {'library, criterion':{width}s}  terms  rollout error / data spread")
+        for c in report.candidates:
+            mark = "  <- chosen" if c is chosen else ""
+            print(f"  {c.name:{width}s}  {c.terms:5d}  {c.rollout_error:.3g}{mark}")
+        print(f"chosen: {chosen.name}")
     print("\n".join(report.equations(4)))
     if report.coefficient_error is not None:
         print(

@@ -1,8 +1,10 @@
 """The defaults of ``dyngraph discover`` and :func:`~dyngraph.discovery.discover`.
 
-A quadratic polynomial library with a constant term, STLSQ with threshold
-0.1, finite-difference derivatives; simulated systems are sampled every
-0.002 time units over ``[0, 10)`` without noise.
+A quadratic polynomial library with a constant term, the automatic sparsity
+path (``threshold="auto"``), the weak form or finite differences as
+:func:`~dyngraph.discovery.sindy.choose_form` decides (``weak=None``);
+observed series compare candidate libraries (``compare=True``); simulated
+systems are sampled every 0.002 time units over ``[0, 10)`` without noise.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ class DiscoverRecipe:
 
     degree: int = 2
     include_bias: bool = True
-    threshold: float = 0.1
+    threshold: float | str = "auto"
+    weak: bool | None = None
+    compare: bool = True
     smooth: int | None = None
     noise: float = 0.0
     t_end: float = 10.0

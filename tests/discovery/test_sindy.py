@@ -32,7 +32,8 @@ def test_degradation_with_noise_is_reported():
     errors, f1 = {}, {}
     for noise in (0.0, 0.01, 0.05):
         sim = simulate("lorenz", T, X0, noise=noise, seed=0)
-        model = fit_sindy(sim, differentiation_method=ps.SmoothedFiniteDifference())
+        diff = ps.SmoothedFiniteDifference()
+        model = fit_sindy(sim, differentiation_method=diff, threshold=0.1)
         truth = true_coefficients("lorenz", model.get_feature_names())
         errors[noise] = coefficient_error(truth, model.coefficients())
         f1[noise] = support_f1(truth, model.coefficients())
