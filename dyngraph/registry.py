@@ -20,6 +20,7 @@ COMMANDS = (
     "dyngraph.data",
     "dyngraph.models.pivem",
     "dyngraph.models.semba",
+    "dyngraph.models.graphode",
     "dyngraph.sparsify",
     "dyngraph.discovery",
 )

@@ -6,11 +6,19 @@ r"""Dynamical systems: ODE families, dynamics on networks, and :func:`simulate`.
   :math:`\dot x_i = f(x_i) + \sum_j A_{ij} g(x_i, x_j)` on any graph;
 * :mod:`~dyngraph.systems.simulate`: batched integration with torchdiffeq or
   scipy, measurement noise and irregular sampling;
+* :mod:`~dyngraph.systems.fields`: fields with known physics on periodic
+  grids (Gray-Scott, lambda-omega, Burgers);
 * :mod:`~dyngraph.systems.datasets`: real time series of dynamical systems
   (the Hudson's Bay lynx-hare records).
 """
 
 from dyngraph.systems.datasets import TimeSeries, load_lynx_hare
+from dyngraph.systems.fields import (
+    GRAY_SCOTT_ENVIRONMENTS,
+    burgers,
+    gray_scott,
+    lambda_omega,
+)
 from dyngraph.systems.network import (
     NetworkDynamics,
     as_adjacency,
@@ -32,18 +40,22 @@ from dyngraph.systems.odes import (
 from dyngraph.systems.simulate import SCIPY_METHODS, Simulation, simulate
 
 __all__ = [
+    "GRAY_SCOTT_ENVIRONMENTS",
     "SCIPY_METHODS",
     "NetworkDynamics",
     "ODESystem",
     "Simulation",
     "TimeSeries",
     "as_adjacency",
+    "burgers",
     "coupled_fitzhugh_nagumo",
     "coupled_rossler",
     "draw_environments",
     "get_system",
+    "gray_scott",
     "heat_diffusion",
     "kuramoto",
+    "lambda_omega",
     "list_systems",
     "load_lynx_hare",
     "michaelis_menten",

@@ -260,7 +260,8 @@ def encode(
     """
     if history.dim() != 5:
         raise ValueError(
-            f"encode: `history` must have shape [B, T, C, H, W], got {list(history.shape)}"
+            "encode: `history` must have shape [B, T, C, H, W], "
+            f"got {list(history.shape)}"
         )
     b, _, _, height, width = history.shape
     hist = _histories(history).detach()

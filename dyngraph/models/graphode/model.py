@@ -54,7 +54,7 @@ from dyngraph.models.graphode.coarsen import ProbeGraph, ReencodeRule, encode
 from dyngraph.training import FitResult, distributed, fit
 from dyngraph.training import checkpoint as ckpt
 
-__all__ = ["GraphODE", "GraphODEFunc", "Rollout", "periodic_distance"]
+__all__ = ["GraphODE", "GraphODEFunc", "Rollout", "periodic_distance", "windows"]
 
 Coupling = Literal["attention", "adjacency"]
 
@@ -64,6 +64,21 @@ def periodic_distance(a: Tensor, b: Tensor) -> Tensor:
     diff = (a.unsqueeze(-2) - b.unsqueeze(-3)).abs()
     diff = torch.minimum(diff, 1 - diff)
     return diff.norm(dim=-1)
+
+
+def windows(values: Tensor, length: int, stride: int = 1) -> Tensor:
+    """``[W, length, ...]``: every window of ``[B, T, ...]`` frames.
+
+    Windows start every ``stride`` frames of each trajectory, in trajectory
+    order.
+    """
+    return torch.stack(
+        [
+            values[b, s : s + length]
+            for b in range(values.shape[0])
+            for s in range(0, values.shape[1] - length + 1, stride)
+        ]
+    )
 
 
 class GraphODEFunc(nn.Module):
@@ -104,6 +119,7 @@ class GraphODEFunc(nn.Module):
         self.coupling = coupling
 
     def forward(self, t: Tensor, z: Tensor) -> Tensor:
+        """Return :math:`f(z)` (autonomous: ``t`` is unused)."""
         if self.coupling is None:
             raise RuntimeError("GraphODEFunc: call set_coupling(A) before solving")
         self.evaluations += 1
@@ -219,7 +235,8 @@ class GraphODE(nn.Module):
             )
         if coupling not in ("attention", "adjacency"):
             raise ValueError(
-                f"GraphODE: `coupling` must be 'attention' or 'adjacency', got {coupling!r}"
+                "GraphODE: `coupling` must be 'attention' or 'adjacency', "
+                f"got {coupling!r}"
             )
         if not (math.isfinite(dt) and dt > 0):
             raise ValueError(f"GraphODE: `dt` must be a finite number > 0, got {dt}")
@@ -289,6 +306,7 @@ class GraphODE(nn.Module):
 
     @property
     def device(self) -> torch.device:
+        """The device of the weights."""
         return self.readout.weight.device
 
     def normalise(self, values: Tensor) -> Tensor:
@@ -448,12 +466,14 @@ class GraphODE(nn.Module):
         rule = ReencodeRule() if rule is None else rule
         if history.dim() != 5 or history.shape[2] != self.channels:
             raise ValueError(
-                f"GraphODE.rollout: `history` must have shape [B, T, {self.channels}, H, W], "
+                "GraphODE.rollout: `history` must have shape "
+                f"[B, T, {self.channels}, H, W], "
                 f"got {list(history.shape)}"
             )
         if history.shape[1] < self.history:
             raise ValueError(
-                f"GraphODE.rollout: `history` holds {history.shape[1]} frames, the model "
+                f"GraphODE.rollout: `history` holds {history.shape[1]} frames, "
+                "the model "
                 f"needs the last {self.history}"
             )
         if steps < 1:
@@ -584,7 +604,8 @@ class GraphODE(nn.Module):
             raise ValueError("GraphODE.fit: `field` must be a Field on a 2-D grid")
         if field.values.shape[2] != self.channels:
             raise ValueError(
-                f"GraphODE.fit: `field` has {field.values.shape[2]} channels, the model "
+                f"GraphODE.fit: `field` has {field.values.shape[2]} channels, "
+                "the model "
                 f"{self.channels}"
             )
         for name, value in (
@@ -605,17 +626,11 @@ class GraphODE(nn.Module):
             self.mean.copy_(values.mean((0, 1, 3, 4)))
             self.std.copy_(values.std((0, 1, 3, 4)).clamp_min(1e-6))
             norm = self.normalise(values)
-            windows = torch.stack(
-                [
-                    norm[b, s : s + length]
-                    for b in range(field.num_trajectories)
-                    for s in range(0, field.num_frames - length + 1, stride)
-                ]
-            )
-            graph = self.encode(windows[:, : self.history])
-        self._train_data = {"windows": windows, "graph": graph}
+            wins = windows(norm, length, stride)
+            graph = self.encode(wins[:, : self.history])
+        self._train_data = {"windows": wins, "graph": graph}
         optimizer = torch.optim.Adam(self.parameters(), lr=lr)
-        n = windows.shape[0]
+        n = wins.shape[0]
 
         def batches(epoch: int) -> list[Tensor]:
             gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
