@@ -24,8 +24,12 @@ def test_gray_scott_shape_params_and_coda_environments():
         (0.039, 0.062),
     )
     assert field.params["f"][::2].tolist() == pytest.approx([0.03, 0.039, 0.03, 0.039])
-    assert field.params["k"][1::2].tolist() == pytest.approx([0.062, 0.058, 0.058, 0.062])
-    assert torch.equal(field.times, torch.tensor([0.0, 2.0, 4.0, 6.0], dtype=torch.float64))
+    assert field.params["k"][1::2].tolist() == pytest.approx(
+        [0.062, 0.058, 0.058, 0.062]
+    )
+    assert torch.equal(
+        field.times, torch.tensor([0.0, 2.0, 4.0, 6.0], dtype=torch.float64)
+    )
 
 
 def test_gray_scott_conserves_u_plus_v_without_feed_and_kill():
@@ -94,7 +98,9 @@ def test_burgers_conserves_mass_dissipates_energy_and_keeps_constants():
 
 def test_bad_arguments_name_themselves():
     with pytest.raises(ValueError, match="frame_dt"):
-        gray_scott(frame_dt=1.0, dt=0.3, **{k: v for k, v in SMALL.items() if k != "frame_dt"})
+        gray_scott(
+            frame_dt=1.0, dt=0.3, **{k: v for k, v in SMALL.items() if k != "frame_dt"}
+        )
     with pytest.raises(ValueError, match="num_frames"):
         lambda_omega(num_frames=0)
     with pytest.raises(ValueError, match="initial"):

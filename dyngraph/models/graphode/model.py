@@ -190,7 +190,7 @@ class GraphODE(nn.Module):
         (default: ``0.5``).
     refiner : bool
         Learned convolutional refiner of the decoded field (default:
-        ``True``).
+        ``False``).
     iters : int
         k-means iterations (default: ``25``).
     seed : int
@@ -212,7 +212,7 @@ class GraphODE(nn.Module):
         adjoint: bool = False,
         knn: int = 3,
         blend: float = 0.5,
-        refiner: bool = True,
+        refiner: bool = False,
         iters: int = 25,
         seed: int = 0,
     ) -> None:
