@@ -525,7 +525,11 @@ def ssim_per_step(
 
 
 def ssim(
-    y_true: ArrayLike, y_pred: ArrayLike, data_range: float | None = None
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    data_range: float | None = None,
+    *,
+    window: int = 11,
 ) -> float:
     """Mean SSIM of images ``[..., H, W]`` (see :func:`ssim_per_step`)."""
     pred = _tensor("y_pred", y_pred).to(torch.float64)
@@ -537,4 +541,5 @@ def ssim(
         )
     h, w = truth.shape[-2:]
     view = (1, 1, -1, h, w)
-    return float(ssim_per_step(truth.reshape(view), pred.reshape(view), data_range)[0])
+    pair = (truth.reshape(view), pred.reshape(view))
+    return float(ssim_per_step(*pair, data_range, window=window)[0])
