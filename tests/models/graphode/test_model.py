@@ -126,7 +126,7 @@ def test_save_load_and_resume_are_exact(tmp_path):
         a = model.rollout(field.values[:, :5], 3).frames
         b = again.rollout(field.values[:, :5], 3).frames
     assert torch.equal(a, b)
-    # an interrupted fit resumed from its checkpoint ends where an uninterrupted one does
+    # a fit resumed from its checkpoint ends where an uninterrupted one does
     whole = GraphODE(2, **TINY).fit(field, epochs=3, batch_size=4, horizon=1)
     ckpt = tmp_path / "fit.pt"
     GraphODE(2, **TINY).fit(field, epochs=2, batch_size=4, horizon=1, checkpoint=ckpt)
