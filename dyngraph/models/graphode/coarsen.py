@@ -266,7 +266,8 @@ def encode(
     b, _, _, height, width = history.shape
     hist = _histories(history).detach()
     rows = torch.arange(height * width, device=history.device)
-    coords = torch.stack([rows // width / height, rows % width / width], 1).float()
+    coords = torch.stack([rows // width / height, rows % width / width], 1)
+    coords = coords.to(history.dtype)
     parts: dict[str, list[Tensor]] = {
         k: []
         for k in ("assignment", "probes", "positions", "weights", "codes", "center")
@@ -283,7 +284,7 @@ def encode(
         parts["positions"].append(coords[probes])
         parts["weights"].append(
             region_adjacency(labels.view(height, width).cpu(), num_codes).to(
-                history.device
+                history.device, history.dtype
             )
         )
         parts["codes"].append(codes)

@@ -382,7 +382,8 @@ class GraphODE(nn.Module):
         """``[B, N, M]`` inverse-squared-distance weights of the nearest probes."""
         h, w = graph.grid
         rows = torch.arange(h * w, device=graph.positions.device)
-        pixels = torch.stack([rows // w / h, rows % w / w], 1).float()
+        pixels = torch.stack([rows // w / h, rows % w / w], 1)
+        pixels = pixels.to(graph.positions.dtype)
         dist = periodic_distance(
             pixels.expand(graph.positions.shape[0], -1, -1), graph.positions
         )
@@ -556,6 +557,28 @@ class GraphODE(nn.Module):
             buffer = torch.cat([buffer[:, 1:], frame.unsqueeze(1)], 1)
         return distributed.global_mean(total / horizon, count)
 
+    def set_training_windows(self, field: Field, horizon: int, stride: int) -> int:
+        """Set the normalisation and the windows :meth:`forward` reads.
+
+        Every ``history + horizon`` frames of each trajectory, starting every
+        ``stride`` frames, with the probe graph of its first ``history``
+        frames. :meth:`fit` calls it (and clears the windows afterwards).
+
+        Returns
+        -------
+        int
+            The number of windows (the indices a batch holds).
+        """
+        values = field.values.to(self.device)
+        with torch.no_grad():
+            self.mean.copy_(values.mean((0, 1, 3, 4)))
+            self.std.copy_(values.std((0, 1, 3, 4)).clamp_min(1e-6))
+            norm = self.normalise(values)
+            wins = windows(norm, self.history + horizon, stride)
+            graph = self.encode(wins[:, : self.history])
+        self._train_data = {"windows": wins, "graph": graph}
+        return wins.shape[0]
+
     def fit(
         self,
         field: Field,
@@ -621,16 +644,8 @@ class GraphODE(nn.Module):
                 f"GraphODE.fit: `field` has {field.num_frames} frames, a window needs "
                 f"history + horizon = {length}"
             )
-        values = field.values.to(self.device)
-        with torch.no_grad():
-            self.mean.copy_(values.mean((0, 1, 3, 4)))
-            self.std.copy_(values.std((0, 1, 3, 4)).clamp_min(1e-6))
-            norm = self.normalise(values)
-            wins = windows(norm, length, stride)
-            graph = self.encode(wins[:, : self.history])
-        self._train_data = {"windows": wins, "graph": graph}
+        n = self.set_training_windows(field, horizon, stride)
         optimizer = torch.optim.Adam(self.parameters(), lr=lr)
-        n = wins.shape[0]
 
         def batches(epoch: int) -> list[Tensor]:
             gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
