@@ -36,7 +36,10 @@ __all__ = [
     "ranks",
     "relative_mse",
     "rmse",
+    "rmse_per_step",
     "roc_auc",
+    "ssim",
+    "ssim_per_step",
     "trajectory_mse",
 ]
 
@@ -467,3 +470,150 @@ def adjusted_rand_index(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
             "non-empty and of the same length"
         )
     return float(adjusted_rand_score(truth, pred))
+
+
+def _rollout_inputs(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[Tensor, Tensor]:
+    pred = _tensor("y_pred", y_pred).to(torch.float64)
+    truth = _tensor("y_true", y_true, pred.device).to(torch.float64)
+    if truth.shape != pred.shape:
+        raise ValueError(
+            f"`y_true` has shape {list(truth.shape)} but `y_pred` has "
+            f"{list(pred.shape)}; they must match"
+        )
+    if truth.dim() < 3 or truth.numel() == 0:
+        raise ValueError(
+            "`y_true` must have shape [B, S, ...] (trajectories, steps, then the "
+            f"field), got {list(truth.shape)}"
+        )
+    return truth, pred
+
+
+def rmse_per_step(y_true: ArrayLike, y_pred: ArrayLike) -> Tensor:
+    r"""RMSE of a rollout at every step, over trajectories and the field.
+
+    .. math::
+        \mathrm{RMSE}_s = \Big(\frac{1}{B n}\sum_{b,i}
+            (\hat y_{b,s,i} - y_{b,s,i})^2\Big)^{1/2}
+
+    Parameters
+    ----------
+    y_true, y_pred : tensor or array-like
+        ``[B, S, ...]`` true and forecast frames.
+
+    Returns
+    -------
+    Tensor
+        ``[S]`` (``float64``, on the device of ``y_pred``).
+    """
+    truth, pred = _rollout_inputs(y_true, y_pred)
+    dims = [0, *range(2, truth.dim())]
+    return torch.sqrt(torch.mean((pred - truth) ** 2, dim=dims))
+
+
+def _gaussian_window(
+    size: int, sigma: float, dtype: torch.dtype, device: Any
+) -> Tensor:
+    x = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return torch.outer(g, g)
+
+
+def _ssim_maps(
+    truth: Tensor, pred: Tensor, data_range: float, window: int, sigma: float
+) -> Tensor:
+    """``[K]`` mean SSIM of ``K`` image pairs ``[K, H, W]``."""
+    kernel = _gaussian_window(window, sigma, truth.dtype, truth.device)[None, None]
+    x, y = truth.unsqueeze(1), pred.unsqueeze(1)
+
+    def blur(a: Tensor) -> Tensor:
+        return torch.nn.functional.conv2d(a, kernel)
+
+    mx, my = blur(x), blur(y)
+    vx = blur(x * x) - mx**2
+    vy = blur(y * y) - my**2
+    cxy = blur(x * y) - mx * my
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    ssim_map = ((2 * mx * my + c1) * (2 * cxy + c2)) / (
+        (mx**2 + my**2 + c1) * (vx + vy + c2)
+    )
+    return ssim_map.mean((1, 2, 3))
+
+
+def ssim_per_step(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    data_range: float | None = None,
+    *,
+    window: int = 11,
+    sigma: float = 1.5,
+) -> Tensor:
+    r"""Structural similarity of a rollout of 2-D fields at every step.
+
+    The SSIM of Wang et al. (2004) with a Gaussian window (``window`` taps,
+    standard deviation ``sigma``), population statistics and no padding
+    (the mean over the positions where the window fits):
+
+    .. math::
+        \mathrm{SSIM}(x, y) = \frac{(2\mu_x\mu_y + c_1)(2\sigma_{xy} + c_2)}
+            {(\mu_x^2 + \mu_y^2 + c_1)(\sigma_x^2 + \sigma_y^2 + c_2)},
+        \quad c_1 = (0.01 L)^2,\ c_2 = (0.03 L)^2,
+
+    averaged over trajectories and channels.
+
+    Parameters
+    ----------
+    y_true, y_pred : tensor or array-like
+        ``[B, S, C, H, W]`` true and forecast frames.
+    data_range : float, optional
+        :math:`L` (default: the range of ``y_true``).
+    window : int
+        Window size, at most ``min(H, W)`` (default: ``11``).
+    sigma : float
+        Window standard deviation (default: ``1.5``).
+
+    Returns
+    -------
+    Tensor
+        ``[S]`` (``float64``).
+    """
+    truth, pred = _rollout_inputs(y_true, y_pred)
+    if truth.dim() != 5:
+        raise ValueError(
+            f"`y_true` must have shape [B, S, C, H, W], got {list(truth.shape)}"
+        )
+    if window > min(truth.shape[-2:]) or window < 1:
+        raise ValueError(
+            f"`window` ({window}) must be in [1, {min(truth.shape[-2:])}] (the grid)"
+        )
+    if data_range is None:
+        data_range = float(truth.max() - truth.min()) or 1.0
+    b, s, c, h, w = truth.shape
+    flat = [a.transpose(0, 1).reshape(s, b * c, h, w) for a in (truth, pred)]
+    return torch.stack(
+        [
+            _ssim_maps(flat[0][k], flat[1][k], data_range, window, sigma).mean()
+            for k in range(s)
+        ]
+    )
+
+
+def ssim(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    data_range: float | None = None,
+    *,
+    window: int = 11,
+) -> float:
+    """Mean SSIM of images ``[..., H, W]`` (see :func:`ssim_per_step`)."""
+    pred = _tensor("y_pred", y_pred).to(torch.float64)
+    truth = _tensor("y_true", y_true, pred.device).to(torch.float64)
+    if truth.shape != pred.shape or truth.dim() < 2:
+        raise ValueError(
+            f"`y_true` {list(truth.shape)} and `y_pred` {list(pred.shape)} must "
+            "be images [..., H, W] of the same shape"
+        )
+    h, w = truth.shape[-2:]
+    view = (1, 1, -1, h, w)
+    pair = (truth.reshape(view), pred.reshape(view))
+    return float(ssim_per_step(*pair, data_range, window=window)[0])

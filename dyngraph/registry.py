@@ -21,6 +21,7 @@ COMMANDS = (
     "dyngraph.models.pivem",
     "dyngraph.models.semba",
     "dyngraph.models.mixer",
+    "dyngraph.models.graphode",
     "dyngraph.sparsify",
     "dyngraph.discovery",
 )

@@ -196,3 +196,57 @@ def test_ranking_on_cuda_matches_cpu():
     assert gpu.is_cuda
     assert torch.equal(gpu.cpu(), cpu)
     assert rmse(torch.ones(3).cuda(), torch.zeros(3).cuda()) == 1.0
+
+
+def _ssim_reference(x, y, data_range, window=7, sigma=1.5):
+    # the SSIM definition, window by window (slow)
+    from math import exp
+
+    g = np.array(
+        [exp(-((i - (window - 1) / 2) ** 2) / (2 * sigma**2)) for i in range(window)]
+    )
+    w = np.outer(g, g) / np.outer(g, g).sum()
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    values = []
+    for i in range(x.shape[0] - window + 1):
+        for j in range(x.shape[1] - window + 1):
+            a, b = x[i : i + window, j : j + window], y[i : i + window, j : j + window]
+            ma, mb = (w * a).sum(), (w * b).sum()
+            va, vb = (w * a * a).sum() - ma**2, (w * b * b).sum() - mb**2
+            cab = (w * a * b).sum() - ma * mb
+            values.append(
+                (2 * ma * mb + c1)
+                * (2 * cab + c2)
+                / ((ma**2 + mb**2 + c1) * (va + vb + c2))
+            )
+    return float(np.mean(values))
+
+
+def test_ssim_per_step_matches_the_windowed_definition():
+    from dyngraph.metrics import ssim, ssim_per_step
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=(2, 3, 1, 10, 12))
+    pred = truth + 0.3 * rng.normal(size=truth.shape)
+    got = ssim_per_step(truth, pred, data_range=4.0, window=7)
+    for s in range(3):
+        want = np.mean(
+            [_ssim_reference(truth[b, s, 0], pred[b, s, 0], 4.0) for b in range(2)]
+        )
+        assert float(got[s]) == pytest.approx(want, rel=1e-9)
+    assert ssim(truth[0, 0, 0], truth[0, 0, 0], 4.0, window=7) == pytest.approx(1.0)
+    assert 0 < ssim(truth[0, 0, 0], pred[0, 0, 0], 4.0, window=7) < 1
+    with pytest.raises(ValueError, match="window"):
+        ssim_per_step(truth, pred, window=11)
+
+
+def test_rmse_per_step():
+    from dyngraph.metrics import rmse_per_step
+
+    truth = torch.zeros(2, 3, 4)
+    pred = torch.zeros(2, 3, 4)
+    pred[:, 1] = 1.0
+    pred[0, 2] = 2.0
+    assert rmse_per_step(truth, pred).tolist() == pytest.approx([0.0, 1.0, 2**0.5])
+    with pytest.raises(ValueError, match="match"):
+        rmse_per_step(truth, pred[:, :2])

@@ -23,6 +23,7 @@ from dyngraph.data.datasets import (
     load,
 )
 from dyngraph.data.events import EventStream
+from dyngraph.data.fields import Field
 from dyngraph.data.io import MalformedFileError, read_events, read_matrix_market
 from dyngraph.data.loader import (
     EdgeUpdate,
@@ -57,6 +58,7 @@ __all__ = [
     "DownloadError",
     "EdgeUpdate",
     "EventStream",
+    "Field",
     "InductiveSplit",
     "LatentSpaceTruth",
     "MalformedFileError",

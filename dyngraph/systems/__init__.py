@@ -9,6 +9,8 @@ r"""Dynamical systems: ODE families, dynamics on networks, and :func:`simulate`.
 * :mod:`~dyngraph.systems.environments`: multi-environment splits for
   meta-learning (CoDA's Lotka-Volterra and glycolytic splits, a mixed set
   with known families);
+* :mod:`~dyngraph.systems.fields`: fields with known physics on periodic
+  grids (Gray-Scott, lambda-omega, Burgers);
 * :mod:`~dyngraph.systems.datasets`: real time series of dynamical systems
   (the Hudson's Bay lynx-hare records).
 """
@@ -23,6 +25,12 @@ from dyngraph.systems.environments import (
     lotka_volterra_split,
     make_environments,
     mixed_split,
+)
+from dyngraph.systems.fields import (
+    GRAY_SCOTT_ENVIRONMENTS,
+    burgers,
+    gray_scott,
+    lambda_omega,
 )
 from dyngraph.systems.network import (
     NetworkDynamics,
@@ -53,18 +61,22 @@ __all__ = [
     "lotka_volterra_split",
     "make_environments",
     "mixed_split",
+    "GRAY_SCOTT_ENVIRONMENTS",
     "SCIPY_METHODS",
     "NetworkDynamics",
     "ODESystem",
     "Simulation",
     "TimeSeries",
     "as_adjacency",
+    "burgers",
     "coupled_fitzhugh_nagumo",
     "coupled_rossler",
     "draw_environments",
     "get_system",
+    "gray_scott",
     "heat_diffusion",
     "kuramoto",
+    "lambda_omega",
     "list_systems",
     "load_lynx_hare",
     "michaelis_menten",

@@ -1,0 +1,180 @@
+"""Graph neural ODE benchmark: 20-step rollouts of Gray-Scott and lambda-omega.
+
+For each system the script generates training and test trajectories in code
+(:mod:`dyngraph.systems.fields`), fits :class:`~dyngraph.models.graphode.GraphODE`
+and two full-resolution peers under the same budget (epochs, batches,
+rollout horizon in the loss) and scores 20-step autoregressive rollouts from
+the same observed history (:func:`dyngraph.models.graphode.evaluate.compare`):
+
+* the graph ODE with adaptive re-encoding (the paper's rule, ``tau``), with
+  fixed-interval re-encoding (every 5 steps, the release's rule) and without
+  re-encoding;
+* persistence (the last observed frame);
+* a full-grid convolutional forecaster (three 3x3 circular conv layers);
+* neuraloperator's FNO at full resolution (12 modes, width 32, 4 layers),
+  when ``neuraloperator`` imports.
+
+RMSE and SSIM (Gaussian 7-tap window, data range of the test truth) per
+step; ``rmse20`` is the RMSE at step 20. Every system runs twice (seeds 0
+and 1 for the weights, batches and data); the JSON holds both runs, their
+mean and the spread (max - min) of ``rmse20``. torch runs on one thread.
+Small budgets (``SYSTEMS`` below) so that it finishes in about ten minutes
+on two shared CPU cores: the figures are a floor for each learned method.
+
+Run from the repository root: ``python benchmarks/graphode.py``.
+Writes ``benchmarks/results/graphode.json`` and prints a table.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dyngraph.console import metric_table  # noqa: E402
+from dyngraph.models.graphode.evaluate import compare  # noqa: E402
+from dyngraph.systems.fields import gray_scott, lambda_omega  # noqa: E402
+
+THREADS = 1
+STEPS = 20
+SYSTEMS: dict[str, dict[str, Any]] = {
+    "gray-scott": {
+        "make": lambda n, seed: gray_scott(
+            per_environment=n, num_frames=45, frame_dt=10.0, seed=seed
+        ),
+        "train": 2,
+        "test": 1,
+        "model": {"num_probes": 30, "hidden": 32},
+        "budget": {"epochs": 6, "horizon": 3, "stride": 2, "batch_size": 16},
+    },
+    "lambda-omega": {
+        "make": lambda n, seed: lambda_omega(
+            4 * n, num_frames=45, frame_dt=0.5, seed=seed
+        ),
+        "train": 1,
+        "test": 1,
+        "model": {"num_probes": 100, "hidden": 32},
+        "budget": {"epochs": 4, "horizon": 3, "stride": 3, "batch_size": 16},
+    },
+}
+METHODS = (
+    "graphode",
+    "graphode_interval",
+    "graphode_no_reencode",
+    "persistence",
+    "full_grid_cnn",
+    "fno",
+)
+
+
+def run_system(name: str, spec: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One run of every method on ``name`` with ``seed``."""
+    began = time.perf_counter()
+    train = spec["make"](spec["train"], 2 * seed)
+    test = spec["make"](spec["test"], 2 * seed + 1)
+    generated = time.perf_counter() - began
+    out = compare(
+        train.frames(slice(0, 40)),
+        test,
+        start=20,
+        steps=STEPS,
+        model=spec["model"],
+        seed=seed,
+        **spec["budget"],
+    )
+    out.pop("model")
+    out["generate_seconds"] = generated
+    out["grid"] = list(train.grid)
+    return out
+
+
+def main() -> dict[str, Any]:
+    torch.set_num_threads(THREADS)
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {THREADS} torch thread(s), shared CPU",
+        "torch": torch.__version__,
+        "steps": STEPS,
+        "systems": {},
+    }
+    headline: dict[str, Any] = {}
+    began = time.perf_counter()
+    for name, spec in SYSTEMS.items():
+        runs = [run_system(name, spec, seed) for seed in (0, 1)]
+        methods = {}
+        for method in METHODS:
+            present = [r["methods"][method] for r in runs if method in r["methods"]]
+            if not present:
+                continue
+            rmse = [
+                sum(p["rmse"][s] for p in present) / len(present) for s in range(STEPS)
+            ]
+            ssim = [
+                sum(p["ssim"][s] for p in present) / len(present) for s in range(STEPS)
+            ]
+            twins = [p["rmse"][STEPS - 1] for p in present]
+            methods[method] = {
+                "rmse": rmse,
+                "ssim": ssim,
+                "rmse20_runs": twins,
+                "rmse20_spread": max(twins) - min(twins),
+            }
+            for extra in ("reencode_rate", "fit_seconds", "rollout_seconds_per_step"):
+                if extra in present[0]:
+                    methods[method][extra] = [p[extra] for p in present]
+        results["systems"][name] = {
+            "grid": runs[0]["grid"],
+            "model": spec["model"],
+            "budget": spec["budget"],
+            "probe_fraction": runs[0]["probe_fraction"],
+            "fno_error": runs[0]["fno_error"],
+            "methods": methods,
+            "runs": runs,
+        }
+
+        def r20(method: str, methods: dict[str, Any] = methods) -> float | None:
+            return methods[method]["rmse"][STEPS - 1] if method in methods else None
+
+        headline[name] = {
+            "probe_fraction": runs[0]["probe_fraction"],
+            "rmse20": r20("graphode"),
+            "rmse20_persistence": r20("persistence"),
+            "rmse20_no_reencode": r20("graphode_no_reencode"),
+            "rmse20_full_grid_cnn": r20("full_grid_cnn"),
+            "rmse20_fno": r20("fno"),
+        }
+        rows = {
+            m: {
+                "rmse@5": v["rmse"][4],
+                "rmse@20": v["rmse"][STEPS - 1],
+                "ssim@20": v["ssim"][STEPS - 1],
+                "rmse@20 spread": v["rmse20_spread"],
+                "re-encode rate": sum(v.get("reencode_rate", [0.0])) / 2,
+            }
+            for m, v in methods.items()
+        }
+        print(
+            metric_table(
+                f"== {name} {runs[0]['grid']}: {STEPS}-step rollout, mean of 2 runs; "
+                f"probes {100 * runs[0]['probe_fraction']:.1f}% of the grid ==",
+                rows,
+            ),
+            flush=True,
+        )
+    results["seconds"] = time.perf_counter() - began
+    results["headline"] = headline
+    path = ROOT / "benchmarks" / "results" / "graphode.json"
+    path.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"\nwrote {path} in {results['seconds']:.0f} s")
+    return results
+
+
+if __name__ == "__main__":
+    main()

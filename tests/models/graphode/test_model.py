@@ -1,0 +1,165 @@
+import pytest
+import torch
+from torchdiffeq import odeint
+
+from dyngraph.data import Field
+from dyngraph.models.graphode import GraphODE, ReencodeRule
+from dyngraph.training import CheckpointError
+
+TINY = {"history": 3, "num_probes": 4, "hidden": 8, "heads": 2}
+
+
+def _field(b=2, t=9, size=8, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.linspace(0, 6.283, size)
+    wave = torch.sin(x[None, :] + x[:, None])
+    phase = torch.rand(b, 1, 1, 1, 1, generator=gen) * 6
+    times = torch.arange(t, dtype=torch.float32).view(1, t, 1, 1, 1)
+    values = torch.cat(
+        [
+            wave * torch.cos(0.3 * times + phase),
+            (wave * 0.5 + 0.1 * times).expand(b, -1, -1, -1, -1),
+        ],
+        2,
+    )
+    return Field(
+        values + 0.01 * torch.randn(values.shape, generator=gen),
+        torch.arange(t * 1.0),
+        ("a", "b"),
+    )
+
+
+def _state(model, b=2):
+    field = _field(b)
+    model.mean.copy_(field.values.mean((0, 1, 3, 4)))
+    history = model.normalise(field.values[:, :3])
+    graph = model.encode(history)
+    z0 = torch.randn(
+        b, model.num_probes, model.hidden, generator=torch.Generator().manual_seed(3)
+    )
+    return graph, z0
+
+
+@pytest.mark.parametrize("coupling", ["attention", "adjacency"])
+def test_coupling_is_row_stochastic(coupling):
+    model = GraphODE(2, coupling=coupling, **TINY)
+    graph, z0 = _state(model)
+    a = model.coupling_matrix(z0, graph)
+    assert a.shape == (2, 4, 4) and bool((a >= 0).all())
+    assert torch.allclose(a.sum(2), torch.ones(2, 4), atol=1e-6)
+
+
+def test_the_ode_step_advances_and_matches_a_fine_reference_solve():
+    model = GraphODE(2, dt=0.5, **TINY).double()
+    graph, z0 = _state(model)
+    z0 = z0.double()
+    graph.positions, graph.weights = graph.positions.double(), graph.weights.double()
+    a = model.coupling_matrix(z0, graph)
+    with torch.no_grad():
+        out = model.integrate(z0, torch.tensor([0.0, 0.5]), a)
+        assert out.shape == (2, *z0.shape)
+        assert (out[-1] - z0).abs().max() > 1e-2  # it really moved
+        model.func.set_coupling(a)
+        fine = odeint(
+            model.func,
+            z0,
+            torch.tensor([0.0, 0.5], dtype=torch.float64),
+            method="dopri5",
+            rtol=1e-11,
+            atol=1e-12,
+        )[-1]
+    assert torch.allclose(out[-1], fine, atol=1e-4)
+    assert (out[-1] - fine).abs().max() < 1e-3 * (out[-1] - z0).abs().max()
+
+
+def test_integrate_refuses_a_single_time_point():
+    model = GraphODE(2, **TINY)
+    graph, z0 = _state(model)
+    a = model.coupling_matrix(z0, graph)
+    with pytest.raises(ValueError, match="at least two times"):
+        model.integrate(z0, torch.tensor([1.0]), a)
+    with pytest.raises(ValueError, match="increasing"):
+        model.integrate(z0, torch.tensor([1.0, 0.0]), a)
+
+
+def test_adjoint_gives_the_same_gradients():
+    grads = []
+    for adjoint in (False, True):
+        model = GraphODE(2, adjoint=adjoint, **TINY).double()
+        graph, z0 = _state(model)
+        graph.positions, graph.weights = (
+            graph.positions.double(),
+            graph.weights.double(),
+        )
+        z0 = z0.double()
+        a = model.coupling_matrix(z0, graph).detach()
+        model.integrate(z0, torch.tensor([0.0, 1.0]), a)[-1].sum().backward()
+        grads.append(model.func.reaction[0].weight.grad.clone())
+    # the adjoint solves a backward ODE with the same fixed-step RK4: equal to
+    # its discretisation error
+    assert torch.allclose(grads[0], grads[1], rtol=1e-3, atol=1e-4)
+
+
+def test_fit_lowers_the_loss_and_rollout_reports_reencoding():
+    field = _field(2, 10)
+    model = GraphODE(2, **TINY).fit(field, epochs=4, batch_size=4, horizon=2, lr=1e-2)
+    losses = [r["loss"] for r in model.fit_result_.history]
+    assert losses[-1] < losses[0]
+    with torch.no_grad():
+        out = model.rollout(field.values[:, :5], 4, ReencodeRule("interval", every=2))
+    assert out.frames.shape == (2, 4, 2, 8, 8)
+    assert out.reencoded[0].tolist() == [False, False, True, False]
+    assert out.reencode_rate == pytest.approx(0.25)
+    assert [s for s, _ in out.graphs] == [0, 2]
+    never = model.rollout(field.values[:, :5], 4, ReencodeRule("never"))
+    assert never.reencode_rate == 0.0 and len(never.graphs) == 1
+
+
+def test_save_load_and_resume_are_exact(tmp_path):
+    field = _field(2, 8)
+    model = GraphODE(2, refiner=True, **TINY)
+    model.fit(field, epochs=1, batch_size=8, horizon=1)
+    path = model.save(tmp_path / "g.pt", system="demo")
+    again = GraphODE.load(path)
+    assert again.refine is not None
+    with torch.no_grad():
+        a = model.rollout(field.values[:, :5], 3).frames
+        b = again.rollout(field.values[:, :5], 3).frames
+    assert torch.equal(a, b)
+    # a fit resumed from its checkpoint ends where an uninterrupted one does
+    whole = GraphODE(2, **TINY).fit(field, epochs=3, batch_size=4, horizon=1)
+    ckpt = tmp_path / "fit.pt"
+    GraphODE(2, **TINY).fit(field, epochs=2, batch_size=4, horizon=1, checkpoint=ckpt)
+    resumed = GraphODE(2, **TINY).fit(
+        field, epochs=3, batch_size=4, horizon=1, checkpoint=ckpt
+    )
+    assert resumed.fit_result_.resumed_from == 2
+    for key, value in whole.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key
+    with pytest.raises(CheckpointError):
+        GraphODE(2, **{**TINY, "hidden": 4}).fit(
+            field, epochs=3, horizon=1, checkpoint=ckpt
+        )
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="num_probes"):
+        GraphODE(2, num_probes=0)
+    with pytest.raises(ValueError, match="coupling"):
+        GraphODE(2, coupling="full")
+    model = GraphODE(2, **TINY)
+    with pytest.raises(ValueError, match="frames"):
+        model.rollout(_field().values[:, :2], 3)
+    with pytest.raises(ValueError, match="2-D grid"):
+        model.fit(Field(torch.zeros(1, 8, 2, 16), torch.arange(8.0), ("a", "b")))
+    with pytest.raises(ValueError, match="channels"):
+        GraphODE(3, **TINY).fit(_field())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_fit_and_rollout_on_cuda():
+    field = _field(2, 8).to("cuda")
+    model = GraphODE(2, **TINY).cuda().fit(field, epochs=1, horizon=2)
+    out = model.rollout(field.values[:, :4], 2)
+    assert out.frames.is_cuda and torch.isfinite(out.frames).all()
