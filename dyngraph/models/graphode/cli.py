@@ -104,7 +104,7 @@ def fit_from_recipe(
         plot_forecast,
         plot_probe_graph,
     )
-    from dyngraph.training import check_resumable
+    from dyngraph.training import check_resumable, distributed
 
     if system is not None:
         recipe.data.system = system
@@ -124,8 +124,9 @@ def fit_from_recipe(
     model = GraphODE(train.values.shape[2], seed=fit_cfg.seed, **asdict(recipe.model))
     output = Path(output)
     checkpoint = output / "checkpoints" / "fit.pt"
-    if not resume and checkpoint.exists():
+    if not resume and checkpoint.exists() and distributed.is_main():
         checkpoint.unlink()
+    distributed.barrier()
     if checkpoint.exists():
         check_resumable(
             checkpoint,
@@ -145,6 +146,8 @@ def fit_from_recipe(
         seed=fit_cfg.seed,
         progress=progress,
     )
+    if not distributed.is_main():  # under torchrun, rank 0 writes the outputs
+        return output / "graphode.pt"
     path = model.save(output / "graphode.pt", system=recipe.data.system)
     history = test.values[:, roll.start - model.history : roll.start]
     truth = test.values[:, roll.start : roll.start + roll.steps]
@@ -185,7 +188,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         recipe.fit.epochs = args.epochs
     path = fit_from_recipe(recipe, args.system, Path(args.output), args.resume)
-    print(f"saved {path}")
+    from dyngraph.training import distributed
+
+    if distributed.is_main():
+        print(f"saved {path}")
     return 0
 
 

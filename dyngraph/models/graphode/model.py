@@ -654,7 +654,7 @@ class GraphODE(nn.Module):
 
         try:
             self.fit_result_: FitResult = fit(
-                self,
+                distributed.wrap(self),  # DDP under torchrun, else self
                 epochs=epochs,
                 optimizer=optimizer,
                 batches=batches,
