@@ -53,6 +53,7 @@ from dyngraph.training import checkpoint as ckpt
 __all__ = [
     "MONITOR",
     "SEMBA",
+    "FixedTimeEncoder",
     "TASKS",
     "SignedMemory",
     "SignedTemporalModel",
@@ -70,6 +71,33 @@ def _check_task(task: str) -> str:
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {list(TASKS)}")
     return task
+
+
+class FixedTimeEncoder(TimeEncoder):
+    r"""Time encoding with fixed, geometrically spaced frequencies.
+
+    :math:`\phi(\Delta)_k = \cos(\omega_k \Delta)` with
+    :math:`\omega_k = \alpha^{-(k-1)/\beta}`, :math:`\alpha = \beta =
+    \sqrt{d}`, :math:`k = 1..d` (GraphMixer's encoding, Cong et al., ICLR
+    2023), not trained. PyG's :class:`TimeEncoder` draws its frequencies
+    uniformly in :math:`[-1, 1]` and trains them: with gaps of hundreds of
+    time units almost every draw aliases, so the encoding of a large gap is
+    seed-dependent noise that the memory and attention must learn around.
+    The fixed frequencies span :math:`1` to about :math:`10^{-4}` per time
+    unit for :math:`d = 32`, so short and long gaps stay distinguishable
+    under every seed.
+    """
+
+    def reset_parameters(self) -> None:
+        """Set the fixed frequencies (no bias) and freeze them."""
+        d = self.out_channels
+        alpha = d**0.5
+        omega = alpha ** (-torch.arange(d, dtype=torch.float64) / alpha)
+        with torch.no_grad():
+            self.lin.weight.copy_(omega.view(d, 1).to(self.lin.weight.dtype))
+            self.lin.bias.zero_()
+        self.lin.weight.requires_grad_(False)
+        self.lin.bias.requires_grad_(False)
 
 
 class SignedMemory(nn.Module):
@@ -138,6 +166,9 @@ class SignedMemory(nn.Module):
         :class:`~torch_geometric.nn.models.tgn.MeanAggregator`, as in the
         reference code; :class:`~torch_geometric.nn.models.tgn.LastAggregator`
         is TGN's choice).
+    time_encoder : TimeEncoder, optional
+        :math:`\phi`, with ``out_channels == time_dim`` (default: PyG's
+        learned :class:`~torch_geometric.nn.models.tgn.TimeEncoder`).
     """
 
     def __init__(
@@ -148,6 +179,7 @@ class SignedMemory(nn.Module):
         time_dim: int,
         message_module: nn.Module | None = None,
         aggregator_module: nn.Module | None = None,
+        time_encoder: TimeEncoder | None = None,
     ) -> None:
         super().__init__()
         if num_nodes < 1 or raw_msg_dim < 0 or memory_dim < 1 or time_dim < 1:
@@ -167,7 +199,14 @@ class SignedMemory(nn.Module):
         self.aggr = (
             aggregator_module if aggregator_module is not None else (MeanAggregator())
         )
-        self.time_enc = TimeEncoder(time_dim)
+        if time_encoder is not None and time_encoder.out_channels != time_dim:
+            raise ValueError(
+                f"SignedMemory: time_encoder has {time_encoder.out_channels} "
+                f"channels, time_dim is {time_dim}"
+            )
+        self.time_enc = (
+            time_encoder if time_encoder is not None else TimeEncoder(time_dim)
+        )
         self.gru_pos = nn.GRUCell(message_module.out_channels, memory_dim)
         self.gru_neg = nn.GRUCell(message_module.out_channels, memory_dim)
         self.register_buffer("memory", torch.zeros(num_nodes, 2 * memory_dim))
@@ -841,10 +880,15 @@ class SEMBA(SignedTemporalModel):
         concatenation).
     aggregator_module : torch.nn.Module, optional
         Message aggregator (default: mean).
+    time_encoding : {"learned", "fixed"}
+        :class:`FixedTimeEncoder` (default: ``"fixed"``; on generated
+        signed networks it narrowed the spread of link existence over
+        seeds) or PyG's learned
+        :class:`~torch_geometric.nn.models.tgn.TimeEncoder`.
     **kwargs
         ``num_neighbors``, ``heads``, ``dropout``, ``sign_edge_attr``,
-        ``neg_weight``, ``weight_scale``, ``time_origin``, ``time_unit``
-        of :class:`SignedTemporalModel`.
+        ``neg_weight``, ``weight_scale``, ``time_origin``, ``time_unit``,
+        ``node_embedding_dim`` of :class:`SignedTemporalModel`.
 
     Examples
     --------
@@ -867,10 +911,23 @@ class SEMBA(SignedTemporalModel):
         *,
         message_module: nn.Module | None = None,
         aggregator_module: nn.Module | None = None,
+        time_encoding: Literal["learned", "fixed"] = "fixed",
         **kwargs: Any,
     ) -> None:
+        if time_encoding not in ("learned", "fixed"):
+            raise ValueError(
+                f"unknown time_encoding {time_encoding!r}; choose 'learned' or 'fixed'"
+            )
         memory = SignedMemory(
-            num_nodes, 2, memory_dim, time_dim, message_module, aggregator_module
+            num_nodes,
+            2,
+            memory_dim,
+            time_dim,
+            message_module,
+            aggregator_module,
+            time_encoder=FixedTimeEncoder(time_dim)
+            if time_encoding == "fixed"
+            else None,
         )
         super().__init__(
             num_nodes, 2 * memory_dim, memory.time_enc, embedding_dim, task, **kwargs
@@ -882,6 +939,7 @@ class SEMBA(SignedTemporalModel):
             "time_dim": time_dim,
             "embedding_dim": embedding_dim,
             "task": task,
+            "time_encoding": time_encoding,
             **kwargs,
         }
         self._modules_given = {
