@@ -519,6 +519,24 @@ def _three_way_pool(
     return label, torch.cat([pred.event, sampled])
 
 
+def _macro_f1_per_offset(label: Tensor, logp: Tensor, shifts: Tensor) -> Tensor:
+    r"""Macro-F1 of :math:`\arg\max_c(\log p_c + b_c)` for every row of ``shifts``.
+
+    ``label`` ``[n]``, ``logp`` ``[n, C]``, ``shifts`` ``[K, 1, C]``; returns
+    ``[K]``, with :math:`F_1^{(c)} = 2\,tp / (2\,tp + fp + fn)` (``0`` when
+    the class is neither true nor predicted), as :func:`~dyngraph.metrics.f1_scores`.
+    """
+    guess = (logp.unsqueeze(0) + shifts).argmax(-1)  # [K, n]
+    classes = logp.size(-1)
+    macro = torch.zeros(guess.size(0))
+    for c in range(classes):
+        hit, truth = guess == c, (label == c).unsqueeze(0)
+        tp = (hit & truth).sum(1).float()
+        denom = hit.sum(1).float() + truth.sum().float()  # 2tp + fp + fn
+        macro += torch.where(denom > 0, 2 * tp / denom.clamp_min(1), 0.0) / classes
+    return macro
+
+
 def three_way_metrics(
     val_events: EventStream,
     val: StreamPredictions,
@@ -543,13 +561,10 @@ def three_way_metrics(
     label, prob = _three_way_pool(val_events, val)
     logp = prob.clamp_min(1e-12).log()
     grid = torch.arange(-12, 13, dtype=torch.float32) / 4
-    best, offset = -1.0, (0.0, 0.0)
-    for b1 in grid.tolist():
-        for b2 in grid.tolist():
-            shift = torch.tensor([0.0, b1, b2])
-            f1 = f1_scores(label, (logp + shift).argmax(-1), labels=[0, 1, 2])
-            if f1["macro"] > best + 1e-12:
-                best, offset = f1["macro"], (b1, b2)
+    b1, b2 = torch.meshgrid(grid, grid, indexing="ij")
+    shifts = torch.stack([torch.zeros_like(b1), b1, b2], -1).view(-1, 1, 3)
+    best = int(torch.argmax(_macro_f1_per_offset(label, logp, shifts)))
+    offset = (float(shifts[best, 0, 1]), float(shifts[best, 0, 2]))
     label, prob = _three_way_pool(test_events, test)
     logp = prob.clamp_min(1e-12).log()
     tuned = f1_scores(
