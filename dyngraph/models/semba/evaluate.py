@@ -463,6 +463,19 @@ def heuristic_metrics(
     return results
 
 
+def _start_after_training(
+    model: SignedTemporalModel, split: TemporalSplit, batch_size: int
+) -> None:
+    """Set the state of the end of training: the fit's own, or a rebuild."""
+    model.eval()
+    snap = getattr(model, "fit_state_", None)
+    if snap is not None:
+        model.restore_state(snap)
+    else:
+        model.reset_state()
+        model.observe_stream(split.train, batch_size)
+
+
 def evaluate_model(
     model: SignedTemporalModel,
     stream: EventStream,
@@ -473,9 +486,19 @@ def evaluate_model(
 ) -> tuple[dict[str, float], StreamPredictions]:
     """Test metrics of a fitted model (see the module docstring).
 
-    The state is rebuilt from scratch over the training events, then the
-    validation events (for the sign threshold) and the test events are
-    predicted, one continuous timeline.
+    The validation events (for the sign threshold and the 3-way offsets)
+    and then the test events are predicted, one continuous timeline that
+    starts from the state at the end of the best epoch's training pass
+    (``model.fit_state_``), as in PyG's TGN example and the reference code.
+    A model without it (not fitted by :meth:`SignedTemporalModel.fit`)
+    rebuilds the state over the training events first.
+
+    .. note::
+        Rebuilding is not equivalent: during training the memory is
+        written by weights that change at every step, a rebuild writes it
+        with the final weights only. On Bitcoin-OTC one seed's existence
+        model scored test ROC-AUC 0.904 continuing its training state and
+        0.675 after a rebuild (validation 0.88 in the fit).
 
     Returns
     -------
@@ -486,9 +509,7 @@ def evaluate_model(
     """
     task = model.task
     needs_negatives = task in ("existence", "three_way")
-    model.reset_state()
-    model.eval()
-    model.observe_stream(split.train, batch_size)
+    _start_after_training(model, split, batch_size)
     sampler = _sampler(stream, seed + 1) if needs_negatives else None
     val = stream_predictions(
         model, split.val, batch_size=batch_size, neg_sampler=sampler
@@ -620,9 +641,9 @@ def tgb_mrr(
     destinations from :func:`tgb_sampler` (at most half from :math:`s`'s
     training history, the rest uniform over the other destinations, none a
     positive of :math:`(s, t)` anywhere in the test split), ties averaged
-    (:func:`dyngraph.metrics.mrr`, TGB's evaluator). The state is rebuilt
-    over the training and validation events, then the test events are
-    predicted batch by batch, one timeline as in :func:`evaluate_model`.
+    (:func:`dyngraph.metrics.mrr`, TGB's evaluator). The state starts where
+    :func:`evaluate_model` starts it, the validation events are observed,
+    then the test events are predicted batch by batch.
 
     Returns
     -------
@@ -632,9 +653,7 @@ def tgb_mrr(
     """
     if model.task != "existence":
         raise ValueError(f"tgb_mrr needs an existence model, got task {model.task!r}")
-    model.reset_state()
-    model.eval()
-    model.observe_stream(split.train, batch_size)
+    _start_after_training(model, split, batch_size)
     model.observe_stream(split.val, batch_size)
     sampler = tgb_sampler(stream, split, num_negatives=num_negatives, seed=seed)
     pred = stream_predictions(

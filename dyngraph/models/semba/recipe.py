@@ -37,7 +37,7 @@ class ModelConfig:
     dropout: float = 0.1
     sign_edge_attr: bool = True
     node_embedding_dim: int = 0
-    time_encoding: str = "fixed"
+    time_encoding: str = "learned"
 
 
 @dataclass

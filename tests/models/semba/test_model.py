@@ -250,7 +250,7 @@ def test_load_refuses_a_file_of_another_kind(tmp_path):
 def test_fixed_time_encoding_is_geometric_frozen_and_survives_resets(stream):
     from dyngraph.models.semba import FixedTimeEncoder
 
-    model = _small("existence")
+    model = _small("existence", time_encoding="fixed")
     enc = model.memory.time_enc
     assert isinstance(enc, FixedTimeEncoder) and model.edge_time_enc is enc
     d = enc.out_channels
@@ -262,7 +262,7 @@ def test_fixed_time_encoding_is_geometric_frozen_and_survives_resets(stream):
     model.fit(stream, epochs=1, batch_size=100)  # trains, resets the state
     model.reset_parameters()
     assert torch.equal(enc.lin.weight, before) and not enc.lin.weight.requires_grad
-    learned = SEMBA(30, 8, 4, 8, "sign", time_encoding="learned")
+    learned = SEMBA(30, 8, 4, 8, "sign")  # the default: PyG's, trained
     assert learned.memory.time_enc.lin.weight.requires_grad
     with pytest.raises(ValueError, match="unknown time_encoding 'random'"):
         SEMBA(30, 8, 4, 8, "sign", time_encoding="random")
