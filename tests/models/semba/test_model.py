@@ -266,3 +266,23 @@ def test_fixed_time_encoding_is_geometric_frozen_and_survives_resets(stream):
     assert learned.memory.time_enc.lin.weight.requires_grad
     with pytest.raises(ValueError, match="unknown time_encoding 'random'"):
         SEMBA(30, 8, 4, 8, "sign", time_encoding="random")
+
+
+def test_evaluation_continues_the_fits_own_timeline_also_after_loading(
+    stream, tmp_path
+):
+    from dyngraph.models.semba.evaluate import evaluate_model
+
+    split = chronological_split(stream)
+    model = _small("sign").fit(stream, split, epochs=2, batch_size=100)
+    snap = model.fit_state_
+    assert snap is not None and snap["timeline"]["history"]["t"].numel() == (
+        split.train.num_events
+    )  # the state at the end of the best epoch's training pass
+    _, first = evaluate_model(model, stream, split, batch_size=100)
+    loaded = SEMBA.load(model.save(tmp_path / "semba.pt"))
+    _, again = evaluate_model(loaded, stream, split, batch_size=100)
+    assert torch.equal(first.event, again.event)
+    loaded.fit_state_ = None  # a rebuild with the final weights is not the same
+    _, rebuilt = evaluate_model(loaded, stream, split, batch_size=100)
+    assert not torch.equal(first.event, rebuilt.event)
