@@ -45,17 +45,33 @@ _OPTIONAL = ("sign", "weight", "y", "msg")
 
 
 # PyG ------------------------------------------------------------------------
-def to_pyg(stream: EventStream) -> TemporalData:
+def to_pyg(
+    stream: EventStream,
+    *,
+    msg_dim: int | None = None,
+    integer_time: bool = False,
+) -> TemporalData:
     r"""Convert a stream to :class:`torch_geometric.data.TemporalData`.
 
     The tensors are shared, not copied: ``src``, ``dst``, ``t`` (dtype kept,
     ``int64`` or ``float64``), and ``msg``, ``y``, ``sign``, ``weight`` as
-    attributes of the same name when the stream has them.
+    attributes of the same name when the stream has them. Two options give
+    PyG's TGN (:class:`~torch_geometric.nn.models.tgn.TGNMemory`, its
+    example ``examples/tgn.py``) what it needs: a ``msg`` on every event,
+    and ``int64`` times (its ``last_update`` buffer is ``long``).
 
     Parameters
     ----------
     stream : EventStream
         The events.
+    msg_dim : int, optional
+        When the stream has no ``msg``, set ``msg`` to zeros of shape
+        ``[num_events, msg_dim]`` (``float32``); when it has one, its width
+        must equal ``msg_dim`` (default: ``None``, ``msg`` left as is).
+    integer_time : bool
+        Give ``t`` as ``int64`` (default: ``False``). Floating-point times
+        must then be whole numbers (e.g. Unix seconds); rescale others
+        first, since rounding would merge distinct times.
 
     Returns
     -------
@@ -63,8 +79,39 @@ def to_pyg(stream: EventStream) -> TemporalData:
         ``TemporalData`` computes ``num_nodes`` as :math:`\max(id) + 1`, so
         isolated nodes with the largest ids are not represented; pass
         ``num_nodes`` back to :func:`from_pyg`.
+
+    Raises
+    ------
+    ValueError
+        When ``msg_dim`` is negative or disagrees with the stream's ``msg``,
+        or ``integer_time`` is asked for times that are not whole numbers.
     """
-    return TemporalData(**stream.fields())
+    fields = stream.fields()
+    if msg_dim is not None:
+        if isinstance(msg_dim, bool) or not isinstance(msg_dim, int) or msg_dim < 0:
+            raise ValueError(f"to_pyg: `msg_dim` must be an int >= 0, got {msg_dim!r}")
+        msg = fields.get("msg")
+        if msg is None:
+            fields["msg"] = torch.zeros(
+                stream.num_events, msg_dim, device=stream.t.device
+            )
+        elif msg.dim() != 2 or msg.size(1) != msg_dim:
+            raise ValueError(
+                f"to_pyg: the stream's msg has shape {tuple(msg.shape)}, not "
+                f"[num_events, msg_dim={msg_dim}]; drop `msg_dim` to keep it"
+            )
+    if integer_time and fields["t"].is_floating_point():
+        t = fields["t"]
+        whole = torch.isfinite(t) & (t == torch.round(t)) & (t.abs() < 2.0**63)
+        if not bool(whole.all()):
+            k = int(torch.nonzero(~whole)[0])
+            raise ValueError(
+                f"to_pyg: integer_time=True but event {k} has time {t[k].item()!r}, "
+                "not a whole number; rescale the times first (e.g. to seconds "
+                "or to integer ranks) or leave integer_time=False"
+            )
+        fields["t"] = t.long()
+    return TemporalData(**fields)
 
 
 def stream_from_pyg(

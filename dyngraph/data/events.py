@@ -587,15 +587,17 @@ class EventStream:
         return f"{head}({', '.join(parts)})"
 
     # conversions -----------------------------------------------------------
-    def to_pyg(self) -> Any:
+    def to_pyg(self, *, msg_dim: int | None = None, integer_time: bool = False) -> Any:
         """Convert to :class:`torch_geometric.data.TemporalData`.
 
         ``sign`` and ``weight`` become attributes of the same name; when the
-        stream has no ``msg``, ``msg`` is left unset.
+        stream has no ``msg``, ``msg`` is left unset unless ``msg_dim`` asks
+        for zeros of that width, and ``integer_time=True`` gives ``int64``
+        times, as PyG's TGN needs (see :func:`dyngraph.data.to_pyg`).
         """
         from dyngraph.data.convert import to_pyg
 
-        return to_pyg(self)
+        return to_pyg(self, msg_dim=msg_dim, integer_time=integer_time)
 
     @classmethod
     def from_pyg(cls, data: Any, num_nodes: int | None = None) -> EventStream:

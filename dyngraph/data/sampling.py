@@ -20,6 +20,25 @@ is ``neg_dst`` only):
     As ``"historical"`` but only over edges first seen after ``train_end``:
     :math:`\{d : t_{\mathrm{train}} < t^{\mathrm{first}}_{sd} \le t_0\}
     \setminus B_s`.
+``"hist_rnd"``
+    TGB's evaluation protocol (``py-tgb``'s ``NegativeEdgeGenerator``). With
+    :math:`P_{s,t}` the destinations of the positives that share the row's
+    source and time, :math:`H_s` the destinations :math:`s` reached anywhere
+    in the fitted history (TGB: the training split) and
+    :math:`h = \lfloor Q \rho \rfloor` (``hist_ratio`` :math:`\rho`), the row
+    gets :math:`\min(h, |H_s \setminus P_{s,t}|)` historical negatives
+    drawn without replacement from :math:`H_s \setminus P_{s,t}`, then
+    :math:`\min(Q - \text{that}, |D \setminus (P_{s,t} \cup H_s)|)` random
+    ones drawn without replacement from :math:`D \setminus (P_{s,t} \cup
+    H_s)`; the rest of the row is masked. So history takes at most half
+    (:math:`\rho = 0.5`) and never appears in the random half.
+
+Two options change how ``"random"`` negatives are drawn: ``replace=False``
+draws the ``Q`` negatives of a row without replacement (TGB's ``"rnd"``:
+:math:`\min(Q, |D \setminus P_{s,t}|)` distinct ones), and
+``exclusion="split"`` takes :math:`P_{s,t}` over all the positives given to
+:meth:`NegativeSampler.fit` (TGB: the whole split being evaluated) instead
+of over the batch. ``"hist_rnd"`` is always without replacement.
 
 Nothing of size :math:`|S|\times|D|` is built: the history is stored as
 per-source lists of unique destinations sorted by first occurrence (CSR
@@ -55,8 +74,9 @@ __all__ = [
     "stream_fingerprint",
 ]
 
-Strategy = Literal["random", "historical", "inductive"]
-_STRATEGIES = ("random", "historical", "inductive")
+Strategy = Literal["random", "historical", "inductive", "hist_rnd"]
+Exclusion = Literal["batch", "split"]
+_STRATEGIES = ("random", "historical", "inductive", "hist_rnd")
 _KEY_LIMIT = 2**62
 _FILE_VERSION = 1
 
@@ -222,6 +242,61 @@ def _check_ids(name: str, value: Any) -> Tensor:
     return ids
 
 
+def _choose(
+    count: Tensor, take: Tensor, num: int, generator: torch.Generator
+) -> Tensor:
+    """Offsets ``[B, num]`` whose first ``take_b`` entries are a uniform subset.
+
+    Row ``b`` gets ``take_b <= min(count_b, num)`` distinct offsets in
+    ``[0, count_b)`` in its first ``take_b`` columns, every such subset
+    equally likely (a uniform ``min(count_b, num)``-subset by Floyd's
+    algorithm, put in uniform random order, of which a prefix is taken);
+    the other columns are arbitrary.
+    """
+    subset = _distinct_offsets(count, num, generator)
+    size = count.clamp(max=num)
+    key = torch.rand(subset.shape, generator=generator, device=count.device)
+    slot = torch.arange(num, device=count.device)
+    key = torch.where(slot[None, :] < size[:, None], key, 2.0)
+    return subset.gather(1, key.argsort(dim=1))
+
+
+def _row_exclusions(
+    row_key: Tensor, pool_key: Tensor, pool_dst: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Pairs ``(row, dst)``: the pool's destinations sharing the row's key.
+
+    ``row_key`` ``[B, 2]`` and ``pool_key`` ``[P, 2]`` are ``(src, t)`` rows
+    (``float64``); the result lists, for every row ``b``, each ``pool_dst``
+    whose key equals ``row_key[b]`` (each once).
+    """
+    pool = torch.unique(torch.cat([pool_key, pool_dst.double()[:, None]], 1), dim=0)
+    pool_key, pool_dst = pool[:, :2], pool[:, 2].long()
+    keys, inverse = torch.unique(
+        torch.cat([row_key, pool_key]), dim=0, return_inverse=True
+    )
+    row_group, pool_group = inverse[: row_key.size(0)], inverse[row_key.size(0) :]
+    order = torch.argsort(pool_group, stable=True)
+    counts = torch.bincount(pool_group, minlength=keys.size(0))
+    ptr = torch.cumsum(counts, 0) - counts
+    per_row = counts[row_group]
+    device = row_key.device
+    row = torch.repeat_interleave(torch.arange(row_key.size(0), device=device), per_row)
+    first = torch.repeat_interleave(ptr[row_group], per_row)
+    within = torch.arange(row.numel(), device=device) - torch.repeat_interleave(
+        torch.cumsum(per_row, 0) - per_row, per_row
+    )
+    return row, pool_dst[order[first + within]]
+
+
+def _segments(sorted_keys: Tensor, src: Tensor, n: int) -> tuple[Tensor, Tensor]:
+    """Start and end of source ``src``'s pairs in sorted keys ``s * n + d``."""
+    return (
+        torch.searchsorted(sorted_keys, src * n),
+        torch.searchsorted(sorted_keys, (src + 1) * n),
+    )
+
+
 class NegativeSampler:
     r"""Seedable negative sampler for temporal link prediction.
 
@@ -231,11 +306,19 @@ class NegativeSampler:
     :math:`t_{b'} = t_b` (TGB's rule); it is drawn uniformly from the
     remaining candidates, exactly (no bounded rejection), and ``mask`` is
     ``False`` only where no candidate remains. Random negatives are drawn
-    with replacement (as DyGLib and PyG); historical ones without.
+    with replacement (as DyGLib and PyG) unless ``replace=False``;
+    historical ones without.
+
+    TGB's protocol is ``NegativeSampler("hist_rnd", 100,
+    destinations=range(first_dst, last_dst + 1), exclusion="split")``
+    fitted with ``fit(train, positives=split)`` for each evaluated split
+    (``"random"`` with ``replace=False`` for TGB's ``"rnd"``). Rows keep
+    their positives' order; a row holds fewer than ``Q`` valid negatives
+    only where the candidates run out, as in TGB.
 
     Parameters
     ----------
-    strategy : {"random", "historical", "inductive"}
+    strategy : {"random", "historical", "inductive", "hist_rnd"}
         Sampling protocol (default: ``"random"``).
     num_negatives : int
         Negatives per positive, ``Q`` (default: ``1``).
@@ -247,6 +330,18 @@ class NegativeSampler:
         Apply TGB's collision rule to random negatives (default: ``True``).
         The historical strategies always remove the batch's own edges, so
         ``False`` is only accepted with ``"random"``.
+    replace : bool, optional
+        Draw a row's random negatives with replacement (default: ``True``
+        for ``"random"``; ``"hist_rnd"`` only accepts ``False``, the
+        DyGLib strategies ``None``).
+    exclusion : {"batch", "split"}
+        Where the positives sharing a row's ``(src, t)`` come from: the
+        batch (default), or every positive given to :meth:`fit` as
+        ``positives`` plus the batch (TGB's rule; ``"random"`` and
+        ``"hist_rnd"`` only).
+    hist_ratio : float
+        Share :math:`\rho` of a ``"hist_rnd"`` row that may come from
+        history, at most :math:`\lfloor Q\rho \rfloor` (default: ``0.5``).
     seed : int, optional
         Seed of the sampler's own generator, used when :meth:`sample` gets
         no ``generator`` (default: ``None``, nondeterministic). The
@@ -280,6 +375,9 @@ class NegativeSampler:
         *,
         destinations: Any = None,
         exclude_positives: bool = True,
+        replace: bool | None = None,
+        exclusion: Exclusion = "batch",
+        hist_ratio: float = 0.5,
         seed: int | None = None,
     ) -> None:
         if strategy not in _STRATEGIES:
@@ -302,9 +400,41 @@ class NegativeSampler:
             )
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"`seed` must be an int or None, got {seed!r}")
+        tgb_like = strategy in ("random", "hist_rnd")
+        if replace is None:
+            replace = strategy == "random"
+        elif not isinstance(replace, bool):
+            raise TypeError(f"`replace` must be a bool or None, got {replace!r}")
+        elif not tgb_like or (strategy == "hist_rnd" and replace):
+            raise ValueError(
+                f"replace={replace} does not apply to strategy {strategy!r}: "
+                "'hist_rnd' always draws without replacement, and the DyGLib "
+                "strategies keep their own rule (leave replace=None)"
+            )
+        if exclusion not in ("batch", "split"):
+            raise ValueError(
+                f"unknown exclusion {exclusion!r}; choose 'batch' or 'split'"
+            )
+        if exclusion == "split" and not tgb_like:
+            raise ValueError(
+                "exclusion='split' applies to strategies 'random' and 'hist_rnd'"
+            )
+        if exclusion == "split" and not exclude_positives:
+            raise ValueError(
+                "exclusion='split' excludes positives: it needs exclude_positives=True"
+            )
+        if (
+            isinstance(hist_ratio, bool)
+            or not isinstance(hist_ratio, int | float)
+            or not 0.0 <= hist_ratio <= 1.0
+        ):
+            raise ValueError(f"`hist_ratio` must be in [0, 1], got {hist_ratio!r}")
         self.strategy = strategy
         self.num_negatives = num_negatives
         self.exclude_positives = exclude_positives
+        self.replace = replace
+        self.exclusion = exclusion
+        self.hist_ratio = float(hist_ratio)
         self.seed = seed
         self._destinations = (
             None if destinations is None else _check_ids("destinations", destinations)
@@ -317,13 +447,19 @@ class NegativeSampler:
             {} if self._destinations is None else {"destinations": self._destinations}
         )
         self._history: EventStream | None = None
+        self._positives: EventStream | None = None
         self._generator: torch.Generator | None = None
 
     def __repr__(self) -> str:
+        tgb = (
+            f", replace={self.replace}, exclusion={self.exclusion!r}"
+            if self.strategy in ("random", "hist_rnd")
+            else ""
+        )
         return (
             f"NegativeSampler(strategy={self.strategy!r}, "
             f"num_negatives={self.num_negatives}, "
-            f"exclude_positives={self.exclude_positives}, seed={self.seed})"
+            f"exclude_positives={self.exclude_positives}{tgb}, seed={self.seed})"
         )
 
     @property
@@ -332,7 +468,11 @@ class NegativeSampler:
         return self._history is not None
 
     def fit(
-        self, history: EventStream, train_end: float | None = None
+        self,
+        history: EventStream,
+        train_end: float | None = None,
+        *,
+        positives: EventStream | None = None,
     ) -> NegativeSampler:
         r"""Record the history that the historical strategies sample from.
 
@@ -341,10 +481,14 @@ class NegativeSampler:
         history : EventStream
             Events seen so far: for evaluation usually the full stream (the
             per-batch rule :math:`t \le t_0` keeps the future out), for
-            training the training split.
+            training the training split. ``"hist_rnd"`` uses all of it, with
+            no time bound (TGB: the training split).
         train_end : float, optional
             End of training time; required for ``"inductive"``, whose
             candidates are the edges first seen after it.
+        positives : EventStream, optional
+            The positives that ``exclusion="split"`` excludes (TGB: the
+            whole split being evaluated); required with it.
 
         Returns
         -------
@@ -360,10 +504,25 @@ class NegativeSampler:
                 "strategy='inductive' needs `train_end` (the last training "
                 "time): fit(history, train_end=split.val_time)"
             )
+        if self.exclusion == "split" and positives is None:
+            raise ValueError(
+                "exclusion='split' needs the split's positives: "
+                "fit(history, positives=split_events)"
+            )
+        if positives is not None and not isinstance(positives, EventStream):
+            raise TypeError(
+                f"`positives` must be an EventStream, got {type(positives).__name__}"
+            )
         n, e = history.num_nodes, history.num_events
         device = history.device
         self._index = {}
-        if self.strategy != "random":
+        if self.strategy == "hist_rnd":
+            if n * n >= _KEY_LIMIT:
+                raise ValueError(f"history too large for int64 pair keys ({n} nodes)")
+            keys = torch.unique(history.src * n + history.dst)
+            self._index = {"pair_key": keys}
+            self.num_history_edges_ = int(keys.numel())
+        elif self.strategy != "random":
             if n * n >= _KEY_LIMIT or n * e >= _KEY_LIMIT:
                 raise ValueError(
                     f"history too large for int64 pair keys ({n} nodes, {e} events)"
@@ -397,9 +556,15 @@ class NegativeSampler:
             else _unique_ids(history.dst, n)
         )
         self._index["destinations"] = self.destinations_.to(device)
+        if positives is not None and self.exclusion == "split":
+            self._index["pos_key"] = torch.stack(
+                [positives.src.double(), positives.t.double()], dim=1
+            ).to(device)
+            self._index["pos_dst"] = positives.dst.to(device)
         self.num_nodes_ = n
         self.train_end_ = None if train_end is None else float(train_end)
         self._history = history
+        self._positives = positives
         self._generator = None
         return self
 
@@ -452,7 +617,9 @@ class NegativeSampler:
             raise TypeError(
                 f"`batch` must be an EventStream, got {type(batch).__name__}"
             )
-        if self.strategy != "random" and not self.is_fitted:
+        if (self.strategy != "random" or self.exclusion == "split") and (
+            not self.is_fitted
+        ):
             raise RuntimeError(
                 f"strategy {self.strategy!r} samples from a history: call "
                 "sampler.fit(history) before sample()"
@@ -478,6 +645,11 @@ class NegativeSampler:
             raise ValueError(
                 "batch too large for int64 group keys; use smaller batches"
             )
+        if self.strategy == "hist_rnd" or (
+            self.strategy == "random"
+            and (not self.replace or self.exclusion == "split")
+        ):
+            return self._sample_tgb(batch, index, candidates, num_candidates, gen)
         if self.strategy == "random":
             if not self.exclude_positives:
                 offset = torch.randint(
@@ -501,6 +673,83 @@ class NegativeSampler:
                     )
             return _random_avoiding_own(batch.dst, candidates, num_candidates, q, gen)
         return self._sample_history(batch, index, candidates, num_candidates, gen)
+
+    def _sample_tgb(
+        self,
+        batch: EventStream,
+        index: dict[str, Tensor],
+        candidates: Tensor | None,
+        num_candidates: int,
+        gen: torch.Generator,
+    ) -> tuple[Tensor, Tensor]:
+        """TGB's rules: per-row exclusions, optional history half, no repeats."""
+        q, b, device = self.num_negatives, batch.num_events, batch.device
+        src, dst = batch.src, batch.dst
+        row_key = torch.stack([src.double(), batch.t.double()], dim=1)
+        pool_key, pool_dst = row_key, dst
+        if self.exclusion == "split":
+            pool_key = torch.cat([index["pos_key"], row_key])
+            pool_dst = torch.cat([index["pos_dst"], dst])
+        if self.exclude_positives:
+            row, excl = _row_exclusions(row_key, pool_key, pool_dst)
+        else:
+            row = excl = src[:0]
+        slots = torch.arange(q, device=device)[None, :]
+        take_hist = torch.zeros(b, dtype=torch.long, device=device)
+        hist_neg = torch.zeros((b, q), dtype=torch.long, device=device)
+        rnd_row, rnd_excl = row, excl
+        if self.strategy == "hist_rnd":
+            n = self.num_nodes_
+            assert n is not None
+            keys = index["pair_key"]
+            lo, hi = _segments(keys, src, n)
+            # history positions held by the row's positives, per row
+            pos, found = _lookup(keys, src[row] * n + excl)
+            span = keys.numel()
+            held = torch.unique(row[found] * span + pos[found])
+            base = torch.arange(b, device=device) * span
+            taken = torch.searchsorted(held, base + hi) - torch.searchsorted(
+                held, base + lo
+            )
+            valid = hi - lo - taken
+            take_hist = valid.clamp(max=int(q * self.hist_ratio))
+            offset = _choose(valid, take_hist, q, gen)
+            picked = _skip_excluded(offset, base + lo, held) - base[:, None]
+            hist_neg = keys[picked.clamp(min=0, max=max(span - 1, 0))] % n
+            # the random half avoids the whole history of the source
+            per_row = hi - lo
+            hist_row = torch.repeat_interleave(torch.arange(b, device=device), per_row)
+            start = torch.repeat_interleave(lo, per_row)
+            within = torch.arange(hist_row.numel(), device=device) - (
+                torch.repeat_interleave(torch.cumsum(per_row, 0) - per_row, per_row)
+            )
+            rnd_row = torch.cat([row, hist_row])
+            rnd_excl = torch.cat([excl, keys[start + within] % n])
+        if candidates is None:
+            pos, found = rnd_excl, rnd_excl < num_candidates
+        else:
+            pos, found = _lookup(candidates, rnd_excl)
+        start = torch.arange(b, device=device) * num_candidates
+        held = torch.unique((start[rnd_row] + pos)[found])
+        taken = torch.searchsorted(held, start + num_candidates) - torch.searchsorted(
+            held, start
+        )
+        valid = num_candidates - taken
+        if self.replace:
+            take_rnd = torch.where(valid > 0, q, 0)
+            offset = _uniform_below(valid, q, gen)
+        else:
+            take_rnd = torch.minimum(q - take_hist, valid)
+            offset = _choose(valid, take_rnd, q, gen)
+        picked = _skip_excluded(offset, start, held) - start[:, None]
+        picked = picked.clamp(min=0, max=num_candidates - 1)
+        rnd_neg = picked if candidates is None else candidates[picked]
+        # row layout: take_hist historical, then take_rnd random, then padding
+        from_hist = slots < take_hist[:, None]
+        rnd_slot = (slots - take_hist[:, None]).clamp(min=0)
+        neg = torch.where(from_hist, hist_neg, rnd_neg.gather(1, rnd_slot))
+        mask = slots < (take_hist + take_rnd)[:, None]
+        return neg, mask
 
     def _sample_history(
         self,

@@ -1,6 +1,7 @@
 """SEMBA: representation learning on continuous-time dynamic signed networks.
 
 * :mod:`~dyngraph.models.semba.model`: :class:`SignedMemory`,
+  :class:`FixedTimeEncoder`,
   :class:`SignedTemporalModel`, :class:`SEMBA` and :func:`stream_predictions`;
 * :mod:`~dyngraph.models.semba.evaluate`: the protocol against the TGN
   baseline and two heuristics on the four tasks;
@@ -19,6 +20,7 @@ from typing import Any
 __all__ = [
     "MONITOR",
     "SEMBA",
+    "FixedTimeEncoder",
     "TASKS",
     "SignedMemory",
     "SignedTemporalModel",

@@ -24,7 +24,8 @@ class ModelConfig:
     """``[model]``: arguments of :class:`~dyngraph.models.semba.SEMBA`.
 
     ``task`` is one of ``"existence"``, ``"sign"``, ``"three_way"``,
-    ``"weight"`` (``--task`` overrides it).
+    ``"weight"`` (``--task`` overrides it); ``time_encoding`` is ``"fixed"``
+    or ``"learned"``.
     """
 
     task: str = "sign"
@@ -36,6 +37,7 @@ class ModelConfig:
     dropout: float = 0.1
     sign_edge_attr: bool = True
     node_embedding_dim: int = 0
+    time_encoding: str = "learned"
 
 
 @dataclass

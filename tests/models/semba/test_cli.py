@@ -88,15 +88,16 @@ def tiny_recipe(seed: int) -> SEMBARecipe:
     return recipe
 
 
+@pytest.mark.parametrize("task", ["sign", "existence"])
 def test_a_fixed_seed_gives_the_same_weights_and_metrics(
-    tmp_path, stream, monkeypatch, capsys
+    tmp_path, stream, monkeypatch, capsys, task
 ):
     monkeypatch.setattr(dyngraph.data, "load", lambda name, **kw: stream)
 
     def run(seed: int, folder: str) -> tuple[dict, dict]:
         torch.manual_seed(len(folder))  # whatever the global state was before
         path = fit_from_recipe(
-            tiny_recipe(seed), "tiny", "sign", tmp_path / folder, progress=False
+            tiny_recipe(seed), "tiny", task, tmp_path / folder, progress=False
         )
         report = json.loads(path.with_suffix(".json").read_text())
         return SEMBA.load(path).state_dict(), report

@@ -245,3 +245,44 @@ def test_load_refuses_a_file_of_another_kind(tmp_path):
     path = PiVeM(3, num_bins=2).save(tmp_path / "pivem.pt")
     with pytest.raises(CheckpointError, match="not 'SEMBA'"):
         SEMBA.load(path)
+
+
+def test_fixed_time_encoding_is_geometric_frozen_and_survives_resets(stream):
+    from dyngraph.models.semba import FixedTimeEncoder
+
+    model = _small("existence", time_encoding="fixed")
+    enc = model.memory.time_enc
+    assert isinstance(enc, FixedTimeEncoder) and model.edge_time_enc is enc
+    d = enc.out_channels
+    omega = (d**0.5) ** (-torch.arange(d, dtype=torch.float64) / d**0.5)
+    torch.testing.assert_close(enc.lin.weight.view(-1).double(), omega)
+    gap = torch.tensor([0.0, 3.0, 300.0])
+    assert torch.equal(enc(gap), torch.cos(gap[:, None] * enc.lin.weight.view(1, -1)))
+    before = enc.lin.weight.clone()
+    model.fit(stream, epochs=1, batch_size=100)  # trains, resets the state
+    model.reset_parameters()
+    assert torch.equal(enc.lin.weight, before) and not enc.lin.weight.requires_grad
+    learned = SEMBA(30, 8, 4, 8, "sign")  # the default: PyG's, trained
+    assert learned.memory.time_enc.lin.weight.requires_grad
+    with pytest.raises(ValueError, match="unknown time_encoding 'random'"):
+        SEMBA(30, 8, 4, 8, "sign", time_encoding="random")
+
+
+def test_evaluation_continues_the_fits_own_timeline_also_after_loading(
+    stream, tmp_path
+):
+    from dyngraph.models.semba.evaluate import evaluate_model
+
+    split = chronological_split(stream)
+    model = _small("sign").fit(stream, split, epochs=2, batch_size=100)
+    snap = model.fit_state_
+    assert snap is not None and snap["timeline"]["history"]["t"].numel() == (
+        split.train.num_events
+    )  # the state at the end of the best epoch's training pass
+    _, first = evaluate_model(model, stream, split, batch_size=100)
+    loaded = SEMBA.load(model.save(tmp_path / "semba.pt"))
+    _, again = evaluate_model(loaded, stream, split, batch_size=100)
+    assert torch.equal(first.event, again.event)
+    loaded.fit_state_ = None  # a rebuild with the final weights is not the same
+    _, rebuilt = evaluate_model(loaded, stream, split, batch_size=100)
+    assert not torch.equal(first.event, rebuilt.event)
