@@ -169,9 +169,9 @@ def test_integral_term_matches_pairwise_quadrature_and_sum_of_bins():
             for a, b in itertools.pairwise(edges)
         )
     assert total.item() == pytest.approx(expected, rel=1e-9)
-    # chunked evaluation with checkpointing gives the same value and gradient
-    chunked = model.integral_term(row, col, chunk_cells=model.num_bins * 2)
-    torch.testing.assert_close(chunked, total)
+    # blocks of two pairs give the same value
+    blocked = model.integral_term(row, col, memory_budget=1)
+    torch.testing.assert_close(blocked, total)
     # an arbitrary interval across bins (and past the horizon, static)
     a, b = 0.2, 1.3
     got = model.integrated_intensity(torch.tensor(0), torch.tensor(3), a, b).item()
@@ -403,3 +403,49 @@ def test_load_refuses_files_that_are_not_pivem_checkpoints(tmp_path):
     torch.save({"config": {}, "state_dict": {}}, plain)
     with pytest.raises(CheckpointError, match=str(plain)):
         PiVeM.load(plain)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("moving", [True, False])
+def test_blocked_likelihood_equals_unblocked_in_value_and_gradient(threads, moving):
+    # a small graph whose N x B cells are cut into blocks of one pair each
+    model = _random_model(n=9, bins=5)
+    if not moving:
+        model.v.requires_grad_(False)
+        with torch.no_grad():
+            model.v.zero_()
+    gen = torch.Generator().manual_seed(3)
+    src, dst = torch.randint(9, (2, 200), generator=gen)
+    t = torch.sort(torch.rand(200, generator=gen, dtype=torch.float64)).values
+    stats = bin_statistics(EventStream(src, dst, t, num_nodes=9), model.num_bins)
+    masked = torch.tensor([0 * 9 + 3, 2 * 9 + 7])
+    row, col = model._pairs(None)
+    weight = (~torch.isin(row * 9 + col, masked)).double()
+
+    def unblocked() -> torch.Tensor:
+        if model.at_rest():
+            parts = model._pair_integral_at_rest(row, col)
+        else:
+            parts = model._pair_integral(row, col)
+        return model.event_term(stats) - (parts * weight).sum()
+
+    def grads(value: torch.Tensor) -> list[torch.Tensor]:
+        params = [p for p in model.parameters() if p.requires_grad]
+        return list(torch.autograd.grad(value, params, allow_unused=True))
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        model.memory_budget = 1  # one pair per block
+        assert model.block_cells() == model.num_bins
+        blocked = model.log_likelihood(stats, None, masked)
+        blocked_grads = grads(blocked)
+    finally:
+        torch.set_num_threads(old)
+    reference = unblocked()
+    torch.testing.assert_close(blocked, reference, rtol=1e-10, atol=0)
+    for got, want in zip(blocked_grads, grads(reference), strict=True):
+        if want is None:
+            assert got is None or not got.any()
+        else:
+            torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
