@@ -39,15 +39,15 @@ correlated within soft communities.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from dyngraph.data.events import EventStream
 from dyngraph.training import FitResult, checkpoint, fit
@@ -1164,7 +1164,7 @@ def _moving_pairs(
     col: Tensor,
     width: float,
 ) -> Tensor:
-    """Per-pair integrals ``[P]`` over all bins; ``x``, ``v`` node-major ``[n, D, B]``."""
+    """Per-pair integrals ``[P]`` over all bins of node-major ``x``, ``v``."""
     dx = x.index_select(0, row) - x.index_select(0, col)
     dv = v.index_select(0, row) - v.index_select(0, col)
     values = _segment_integral_gram(
