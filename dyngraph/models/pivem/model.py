@@ -38,6 +38,7 @@ correlated within soft communities.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections.abc import Iterator
@@ -53,12 +54,14 @@ from dyngraph.data.events import EventStream
 from dyngraph.training import FitResult, checkpoint, fit
 
 __all__ = [
+    "FORECAST_RULES",
     "BinStatistics",
     "NodeBatch",
     "PiVeM",
     "bin_statistics",
     "segment_integral",
     "to_unit_interval",
+    "worker_threads",
 ]
 
 # Below this value of max(|p|, q) (see segment_integral) the fourth-order
@@ -71,7 +74,52 @@ _JITTER = 1e-5
 # block's value and gradient are computed (measured peak: about 0.8 KB)
 _BYTES_PER_CELL = 1024
 _MAX_BLOCK_CELLS = 1 << 16
+# a worker thread of the blocked integral per this many (pair, bin) cells:
+# below it, handing blocks to threads costs more than it saves
+_CELLS_PER_WORKER = 1 << 20
 _EXTRAPOLATION = ("static", "last_velocity")
+FORECAST_RULES = ("recent", "static", "last_velocity", "integrated")
+
+
+_WORKERS = threading.local()
+
+
+@contextlib.contextmanager
+def worker_threads(workers: int | None = None) -> Iterator[int]:
+    r"""Run PiVeM steps on ``workers`` worker threads with single-threaded kernels.
+
+    Inside the context torch's intra-op threads are set to 1 and the blocks
+    of :meth:`PiVeM.integral_term` are shared out among ``workers`` Python
+    threads (default: ``torch.get_num_threads()`` on entry). A step is
+    thousands of small kernels; split over intra-op threads each of them
+    ends in a synchronisation, and the idle threads spin, so on a machine
+    where other processes hold the cores two threads were up to 5x slower
+    than one. Here only the big part, the integral over all pairs, is
+    parallel, with one synchronisation per block. :meth:`PiVeM.fit` runs
+    inside this context.
+
+    Yields
+    ------
+    int
+        The number of workers.
+    """
+    threads = torch.get_num_threads()
+    workers = threads if workers is None else int(workers)
+    if workers < 1:
+        raise ValueError(f"worker_threads: `workers` must be >= 1, got {workers}")
+    previous = getattr(_WORKERS, "count", None)
+    _WORKERS.count = workers
+    torch.set_num_threads(1)
+    try:
+        yield workers
+    finally:
+        torch.set_num_threads(threads)
+        _WORKERS.count = previous
+
+
+def _worker_count() -> int:
+    count = getattr(_WORKERS, "count", None)
+    return torch.get_num_threads() if count is None else count
 
 
 def segment_integral(
@@ -720,6 +768,120 @@ class PiVeM(nn.Module):
             )
         return total
 
+    def bin_integrals(self, i: Tensor, j: Tensor, chunk: int = 4096) -> Tensor:
+        r"""Return :math:`\int_{t_b}^{t_{b+1}}\lambda_{ij}(t)\,dt` per bin, ``[P, B]``.
+
+        Evaluated without gradients in chunks of ``chunk`` pairs.
+        """
+        i = torch.as_tensor(i, device=self.x0.device).reshape(-1)
+        j = torch.as_tensor(j, device=self.x0.device).reshape(-1)
+        out = []
+        with torch.no_grad():
+            x, v = self._node_states(torch.arange(self.num_nodes, device=i.device))
+            for a, b in zip(i.split(chunk), j.split(chunk), strict=True):
+                dx, dv = x[a] - x[b], v[a] - v[b]
+                out.append(
+                    _segment_integral_gram(
+                        dx.square().sum(1),
+                        (dx * dv).sum(1),
+                        dv.square().sum(1),
+                        (self.beta[a] + self.beta[b]).unsqueeze(-1),
+                        0.0,
+                        self.bin_width,
+                    )
+                )
+        if not out:
+            return torch.zeros(0, self.num_bins, dtype=self.x0.dtype)
+        return torch.cat(out)
+
+    def forecast(
+        self,
+        i: Tensor,
+        j: Tensor,
+        t0: Tensor | float,
+        t1: Tensor | float,
+        rule: str = "recent",
+        timescale: float | None = None,
+    ) -> Tensor:
+        r"""Forecast the expected number of events of a pair in a window.
+
+        The part of a window inside :math:`[0, T]` is the exact
+        :math:`\int\lambda_{ij}`; the part past the horizon,
+        :math:`L = (t_1 - \max(t_0, T))_+`, is forecast by ``rule``:
+
+        * ``"recent"`` (default): :math:`L` times the pair's recent rate,
+          the average of its rate over the training period weighted by
+          :math:`w(t) = e^{-(T - t)/h}`, taken bin by bin,
+
+          .. math::
+
+              \bar\lambda_{ij} = \frac{\sum_b w_b\int_{t_b}^{t_{b+1}}
+              \lambda_{ij}\,dt}{\Delta\sum_b w_b},\qquad
+              w_b = e^{-(T - \bar t_b)/h},
+
+          with :math:`\bar t_b` the bin centres and the timescale
+          :math:`h` (default: :math:`T / 10`). The last bins of a
+          trajectory are constrained by few events, so freezing the
+          positions there (``"static"``) reads a noisy estimate; the
+          weighting averages over the last :math:`\sim h` of the
+          trajectory while still following its drift. :math:`h \to 0`
+          approaches ``"static"`` (the last bin), :math:`h \to \infty`
+          ``"integrated"``.
+        * ``"static"``: positions frozen at :math:`x(T)`
+          (:meth:`integrated_intensity` with ``extrapolate="static"``).
+        * ``"last_velocity"``: nodes keep the last bin's velocity.
+        * ``"integrated"``: :math:`L\,\frac1T\int_0^T\lambda_{ij}\,dt`, the
+          whole-period rate (the reference implementation scores future
+          windows by :math:`\int_0^T\lambda_{ij}`, the same ranking for
+          windows of equal length).
+
+        Parameters
+        ----------
+        i, j : Tensor
+            Node ids, ``[M]``.
+        t0, t1 : Tensor or float
+            Window bounds with :math:`0 \le t_0 \le t_1`, broadcast to ``[M]``.
+        rule : {"recent", "static", "last_velocity", "integrated"}
+            Forecast rule past the horizon (default: ``"recent"``).
+        timescale : float, optional
+            :math:`h` of ``"recent"`` (default: ``horizon / 10``).
+
+        Returns
+        -------
+        Tensor
+            ``[M]``.
+        """
+        if rule not in FORECAST_RULES:
+            raise ValueError(
+                f"PiVeM.forecast: `rule` must be one of {FORECAST_RULES}, got {rule!r}"
+            )
+        h = self.horizon / 10 if timescale is None else float(timescale)
+        if not h > 0:
+            raise ValueError(f"PiVeM.forecast: `timescale` must be > 0, got {h}")
+        i, j, lo, hi = torch.broadcast_tensors(
+            torch.as_tensor(i, device=self.x0.device),
+            torch.as_tensor(j, device=self.x0.device),
+            self._as_time(t0),
+            self._as_time(t1),
+        )
+        if rule in ("static", "last_velocity"):
+            return self.integrated_intensity(i, j, lo, hi, extrapolate=rule)
+        horizon = self._as_time(self.horizon)
+        inside = self.integrated_intensity(
+            i, j, torch.minimum(lo, horizon), torch.minimum(hi, horizon)
+        )
+        past = (hi - torch.maximum(lo, horizon)).clamp(min=0)
+        centres = (
+            torch.arange(self.num_bins, dtype=lo.dtype, device=lo.device) + 0.5
+        ) * self.bin_width
+        if rule == "integrated":
+            weight = torch.ones_like(centres)
+        else:
+            weight = torch.exp(-(self.horizon - centres) / h)
+        rate = self.bin_integrals(i.reshape(-1), j.reshape(-1)) @ weight
+        rate = rate.view(lo.shape) / (self.bin_width * weight.sum())
+        return inside + past * rate
+
     # ------------------------------------------------------------------
     # likelihood and prior
 
@@ -782,14 +944,14 @@ class PiVeM(nn.Module):
 
         A cell of a block holds about ``_BYTES_PER_CELL`` bytes of
         temporaries and autograd buffers while its gradient is computed, and
-        each of the ``torch.get_num_threads()`` workers holds one block, so
+        each of the workers (:func:`worker_threads`) holds one block, so
         ``memory_budget // (_BYTES_PER_CELL * workers)`` cells fit the
         budget; blocks are capped at ``2**16`` cells (about 0.5 MB per
         float64 array, so that the elementwise passes stay in cache) and
         hold at least one pair.
         """
         budget = self.memory_budget if memory_budget is None else memory_budget
-        workers = max(1, torch.get_num_threads())
+        workers = max(1, _worker_count())
         cells = budget // (_BYTES_PER_CELL * workers)
         return int(max(self.num_bins, min(cells, _MAX_BLOCK_CELLS)))
 
@@ -813,10 +975,12 @@ class PiVeM(nn.Module):
         The result and its gradient equal those of the unblocked sum (up
         to the order of floating-point additions).
 
-        The blocks are shared out dynamically among ``torch.get_num_threads()``
-        worker threads, each running single-threaded kernels: one
-        synchronisation per block instead of one per elementwise kernel,
-        so a busy core slows its worker down without stalling the other.
+        On large graphs (a worker per ``2**20`` cells) the blocks are shared
+        out dynamically among the worker threads of :func:`worker_threads`
+        (default: ``torch.get_num_threads()``), each running single-threaded
+        kernels: one synchronisation per block instead of one per
+        elementwise kernel, so a busy core slows its worker down without
+        stalling the other.
 
         Parameters
         ----------
@@ -1077,6 +1241,25 @@ class PiVeM(nn.Module):
 
         self.history_ = []
         params = dict(self.named_parameters())
+        with worker_threads():
+            self._fit_phases(
+                phases, split, params, batches, lr, checkpoint_dir, seed, progress
+            )
+        for param in params.values():
+            param.requires_grad_(True)
+        return self
+
+    def _fit_phases(
+        self,
+        phases: list[list[str]],
+        split: list[int],
+        params: dict[str, nn.Parameter],
+        batches: Any,
+        lr: float,
+        checkpoint_dir: str | Path | None,
+        seed: int,
+        progress: bool,
+    ) -> None:
         for k, (names, count) in enumerate(zip(phases, split, strict=True)):
             for name, param in params.items():
                 param.requires_grad_(name in names)
@@ -1098,9 +1281,6 @@ class PiVeM(nn.Module):
                     desc=f"PiVeM phase {k + 1}/{len(phases)}",
                 )
             )
-        for param in params.values():
-            param.requires_grad_(True)
-        return self
 
     # ------------------------------------------------------------------
     # persistence
@@ -1238,18 +1418,16 @@ class _BlockedPairSum(torch.autograd.Function):
                             g.index_add_(0, nodes, d)
                 total = total + value.detach()
 
-        workers = min(max(1, torch.get_num_threads()), len(starts))
-        if workers <= 1:
-            results = [work()]
-        else:
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
+        cells = row.numel() * (states[1].shape[-1] if states[1].dim() == 3 else 1)
+        # every kernel of a block runs on one thread (see worker_threads)
+        with worker_threads(_worker_count()) as available:
+            workers = min(available, len(starts), max(1, cells // _CELLS_PER_WORKER))
+            if workers <= 1:
+                results = [work()]
+            else:
                 with ThreadPoolExecutor(workers) as pool:
                     futures = [pool.submit(work) for _ in range(workers)]
                     results = [f.result() for f in futures]
-            finally:
-                torch.set_num_threads(threads)
         total = sum((r[0] for r in results[1:]), results[0][0])
         if need:
             grads = [

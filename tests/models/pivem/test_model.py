@@ -9,6 +9,8 @@ from scipy.integrate import quad
 from dyngraph.data import EventStream
 from dyngraph.models import PiVeM
 from dyngraph.models.pivem import bin_statistics, segment_integral, to_unit_interval
+from dyngraph.models.pivem import model as pivem_model
+from dyngraph.models.pivem.model import worker_threads
 
 F64 = torch.float64
 
@@ -407,7 +409,9 @@ def test_load_refuses_files_that_are_not_pivem_checkpoints(tmp_path):
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("moving", [True, False])
-def test_blocked_likelihood_equals_unblocked_in_value_and_gradient(threads, moving):
+def test_blocked_likelihood_equals_unblocked_in_value_and_gradient(
+    threads, moving, monkeypatch
+):
     # a small graph whose N x B cells are cut into blocks of one pair each
     model = _random_model(n=9, bins=5)
     if not moving:
@@ -433,15 +437,13 @@ def test_blocked_likelihood_equals_unblocked_in_value_and_gradient(threads, movi
         params = [p for p in model.parameters() if p.requires_grad]
         return list(torch.autograd.grad(value, params, allow_unused=True))
 
-    old = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    # every block to the worker threads, however small the graph
+    monkeypatch.setattr(pivem_model, "_CELLS_PER_WORKER", 1)
+    with worker_threads(threads):
         model.memory_budget = 1  # one pair per block
         assert model.block_cells() == model.num_bins
         blocked = model.log_likelihood(stats, None, masked)
         blocked_grads = grads(blocked)
-    finally:
-        torch.set_num_threads(old)
     reference = unblocked()
     torch.testing.assert_close(blocked, reference, rtol=1e-10, atol=0)
     for got, want in zip(blocked_grads, grads(reference), strict=True):
