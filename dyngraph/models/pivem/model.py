@@ -877,7 +877,8 @@ class PiVeM(nn.Module):
         if rule == "integrated":
             weight = torch.ones_like(centres)
         else:
-            weight = torch.exp(-(self.horizon - centres) / h)
+            # relative to the last bin, so that no weight underflows to 0/0
+            weight = torch.exp(-(centres[-1] - centres) / h)
         rate = self.bin_integrals(i.reshape(-1), j.reshape(-1)) @ weight
         rate = rate.view(lo.shape) / (self.bin_width * weight.sum())
         return inside + past * rate

@@ -8,7 +8,12 @@ from scipy.integrate import quad
 
 from dyngraph.data import EventStream
 from dyngraph.models import PiVeM
-from dyngraph.models.pivem import bin_statistics, segment_integral, to_unit_interval
+from dyngraph.models.pivem import (
+    FORECAST_RULES,
+    bin_statistics,
+    segment_integral,
+    to_unit_interval,
+)
 from dyngraph.models.pivem import model as pivem_model
 from dyngraph.models.pivem.model import worker_threads
 
@@ -451,3 +456,40 @@ def test_blocked_likelihood_equals_unblocked_in_value_and_gradient(
             assert got is None or not got.any()
         else:
             torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_forecast_rules_inside_and_past_the_horizon():
+    model = _random_model(n=5, bins=4, horizon=0.8)
+    row, col = model._pairs(None)
+    # inside the training period every rule is the exact integral
+    exact = model.integrated_intensity(row, col, 0.1, 0.55)
+    for rule in FORECAST_RULES:
+        torch.testing.assert_close(model.forecast(row, col, 0.1, 0.55, rule), exact)
+    # past it: static and last_velocity are the extrapolated integrals
+    for rule in ("static", "last_velocity"):
+        torch.testing.assert_close(
+            model.forecast(row, col, 0.85, 0.9, rule),
+            model.integrated_intensity(row, col, 0.85, 0.9, extrapolate=rule),
+        )
+    bins = model.bin_integrals(row, col)
+    torch.testing.assert_close(bins.sum(-1), model._pair_integral(row, col))
+    # integrated: the whole-period mean rate; recent: a weighted mean that
+    # tends to the last bin's mean rate (h -> 0) and the whole period (h -> inf)
+    length = 0.05
+    whole = model.forecast(row, col, 0.85, 0.9, "integrated")
+    torch.testing.assert_close(whole, length * bins.sum(-1) / 0.8)
+    last = model.forecast(row, col, 0.85, 0.9, "recent", timescale=1e-4)
+    torch.testing.assert_close(last, length * bins[:, -1] / model.bin_width)
+    wide = model.forecast(row, col, 0.85, 0.9, "recent", timescale=1e6)
+    torch.testing.assert_close(wide, whole)
+    # a window across the horizon: the exact part plus the forecast part
+    across = model.forecast(row, col, 0.75, 0.9, "recent")
+    torch.testing.assert_close(
+        across,
+        model.integrated_intensity(row, col, 0.75, 0.8)
+        + 2 * model.forecast(row, col, 0.85, 0.9, "recent"),
+    )
+    with pytest.raises(ValueError, match="rule"):
+        model.forecast(row, col, 0.85, 0.9, "gp")
+    with pytest.raises(ValueError, match="timescale"):
+        model.forecast(row, col, 0.85, 0.9, "recent", timescale=0)
