@@ -76,7 +76,7 @@ _BYTES_PER_CELL = 1024
 _MAX_BLOCK_CELLS = 1 << 16
 # a worker thread of the blocked integral per this many (pair, bin) cells:
 # below it, handing blocks to threads costs more than it saves
-_CELLS_PER_WORKER = 1 << 20
+_CELLS_PER_WORKER = 1 << 17
 _EXTRAPOLATION = ("static", "last_velocity")
 FORECAST_RULES = ("recent", "static", "last_velocity", "integrated")
 
@@ -976,7 +976,7 @@ class PiVeM(nn.Module):
         The result and its gradient equal those of the unblocked sum (up
         to the order of floating-point additions).
 
-        On large graphs (a worker per ``2**20`` cells) the blocks are shared
+        On large graphs (a worker per ``2**17`` cells) the blocks are shared
         out dynamically among the worker threads of :func:`worker_threads`
         (default: ``torch.get_num_threads()``), each running single-threaded
         kernels: one synchronisation per block instead of one per
@@ -992,9 +992,55 @@ class PiVeM(nn.Module):
         memory_budget : int, optional
             Bytes for the blocks (default: the model's ``memory_budget``).
         """
+        used, local = torch.unique(torch.cat([row, col]), return_inverse=True)
+        lrow, lcol = local[: row.numel()], local[row.numel() :]
+
+        def pairs(start: int, stop: int) -> tuple[Tensor, Tensor, Tensor | None]:
+            w = None if weight is None else weight[start:stop]
+            return lrow[start:stop], lcol[start:stop], w
+
+        return self._blocked_integral(used, pairs, row.numel(), memory_budget)
+
+    def all_pairs_integral(
+        self,
+        nodes: Tensor | None = None,
+        masked_pairs: Tensor | None = None,
+        memory_budget: int | None = None,
+    ) -> Tensor:
+        r"""Return the integral term over all pairs :math:`i < j` among ``nodes``.
+
+        The same as :meth:`integral_term` over all pairs of ``nodes``
+        (default: all nodes) with the ``masked_pairs`` (sorted keys
+        :math:`iN + j`) weighted 0, but no :math:`O(P)` index array is
+        built: each block's pairs are decoded from a range of flat
+        upper-triangle indices :math:`k` of the :math:`n` sorted nodes, row
+        :math:`a` being the last with :math:`s_a = a n - a(a+1)/2 \le k` and
+        column :math:`k - s_a + a + 1`.
+        """
+        device = self.x0.device
+        if nodes is None:
+            nodes = torch.arange(self.num_nodes, device=device)
+        nodes = torch.sort(torch.as_tensor(nodes, device=device)).values
+        n = nodes.numel()
+        lengths = torch.arange(n - 1, -1, -1, device=device)
+        starts = torch.cumsum(lengths, 0) - lengths
+
+        def pairs(start: int, stop: int) -> tuple[Tensor, Tensor, Tensor | None]:
+            k = torch.arange(start, stop, device=device)
+            a = torch.searchsorted(starts, k, right=True) - 1
+            b = k - starts[a] + a + 1
+            if masked_pairs is None:
+                return a, b, None
+            keys = nodes[a] * self.num_nodes + nodes[b]
+            return a, b, (~_isin_sorted(keys, masked_pairs)).to(self.x0.dtype)
+
+        return self._blocked_integral(nodes, pairs, n * (n - 1) // 2, memory_budget)
+
+    def _blocked_integral(
+        self, used: Tensor, pairs: Any, count: int, memory_budget: int | None
+    ) -> Tensor:
         if self.at_rest():
             cells, width = 1, self.horizon
-            used, local = torch.unique(torch.cat([row, col]), return_inverse=True)
             states: tuple[Tensor, ...] = (
                 self.initial_positions()[used],
                 self.beta[used],
@@ -1002,13 +1048,11 @@ class PiVeM(nn.Module):
             fn = _resting_pairs
         else:
             cells, width = self.num_bins, self.bin_width
-            used, local = torch.unique(torch.cat([row, col]), return_inverse=True)
             x, v = self._node_states(used)
             states = (x, v, self.beta[used])
             fn = _moving_pairs
-        lrow, lcol = local[: row.numel()], local[row.numel() :]
         size = max(1, self.block_cells(memory_budget) // cells)
-        return _BlockedPairSum.apply(fn, width, size, lrow, lcol, weight, *states)
+        return _BlockedPairSum.apply(fn, width, size, cells, pairs, count, *states)
 
     def log_likelihood(
         self,
@@ -1028,13 +1072,8 @@ class PiVeM(nn.Module):
             Sorted keys :math:`iN + j` (:math:`i < j`) of unobserved pairs,
             left out of the integral (default: none).
         """
-        row, col = self._pairs(nodes)
-        weight = None
-        if masked_pairs is not None:
-            weight = (~_isin_sorted(row * self.num_nodes + col, masked_pairs)).to(
-                self.x0.dtype
-            )
-        return self.event_term(stats, nodes) - self.integral_term(row, col, weight)
+        integral = self.all_pairs_integral(nodes, masked_pairs)
+        return self.event_term(stats, nodes) - integral
 
     def _pairs(self, nodes: Tensor | None) -> tuple[Tensor, Tensor]:
         device = self.x0.device
@@ -1371,7 +1410,9 @@ class _BlockedPairSum(torch.autograd.Function):
     r""":math:`\sum_p w_p f_p(\text{states})` over pair blocks, gradients included.
 
     ``fn(*states, row, col, width)`` returns per-pair values for pairs whose
-    endpoints index dimension 0 of every state tensor. The forward pass
+    endpoints index dimension 0 of every state tensor; ``pairs(start, stop)``
+    returns the ``row, col`` and weights (or ``None``) of pairs
+    ``start:stop`` of ``count``, each with ``cells`` cells. The forward pass
     evaluates block after block; when a gradient is wanted it also
     differentiates each block at once (on copies of the rows of its own
     nodes) and adds the result into dense accumulators, which the backward
@@ -1384,13 +1425,13 @@ class _BlockedPairSum(torch.autograd.Function):
         fn: Any,
         width: float,
         size: int,
-        row: Tensor,
-        col: Tensor,
-        weight: Tensor | None,
+        cells: int,
+        pairs: Any,
+        count: int,
         *states: Tensor,
     ) -> Tensor:
         need = any(ctx.needs_input_grad[6:])
-        starts = range(0, row.numel(), size)
+        starts = range(0, count, size)
         lock = threading.Lock()
         cursor = iter(starts)
 
@@ -1402,8 +1443,7 @@ class _BlockedPairSum(torch.autograd.Function):
                     start = next(cursor, None)
                 if start is None:
                     return total, grads
-                r, c = row[start : start + size], col[start : start + size]
-                w = None if weight is None else weight[start : start + size]
+                r, c, w = pairs(start, min(start + size, count))
                 nodes, local = torch.unique(torch.cat([r, c]), return_inverse=True)
                 lr, lc = local[: r.numel()], local[r.numel() :]
                 parts = [s.index_select(0, nodes) for s in states]
@@ -1419,10 +1459,10 @@ class _BlockedPairSum(torch.autograd.Function):
                             g.index_add_(0, nodes, d)
                 total = total + value.detach()
 
-        cells = row.numel() * (states[1].shape[-1] if states[1].dim() == 3 else 1)
         # every kernel of a block runs on one thread (see worker_threads)
         with worker_threads(_worker_count()) as available:
-            workers = min(available, len(starts), max(1, cells // _CELLS_PER_WORKER))
+            by_size = max(1, count * cells // _CELLS_PER_WORKER)
+            workers = min(available, len(starts), by_size)
             if workers <= 1:
                 results = [work()]
             else:
