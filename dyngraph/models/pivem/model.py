@@ -77,6 +77,8 @@ _MAX_BLOCK_CELLS = 1 << 16
 # a worker thread of the blocked integral per this many (pair, bin) cells:
 # below it, handing blocks to threads costs more than it saves
 _CELLS_PER_WORKER = 1 << 17
+_BLOCKS_PER_WORKER = 8
+_MIN_BLOCK_CELLS = 1 << 12
 _EXTRAPOLATION = ("static", "last_velocity")
 FORECAST_RULES = ("recent", "static", "last_velocity", "integrated")
 
@@ -1431,7 +1433,14 @@ class _BlockedPairSum(torch.autograd.Function):
         *states: Tensor,
     ) -> Tensor:
         need = any(ctx.needs_input_grad[6:])
+        workers = min(_worker_count(), max(1, count * cells // _CELLS_PER_WORKER))
+        if workers > 1:
+            # at least _BLOCKS_PER_WORKER blocks each, so that a worker held up
+            # by another process delays the end by a small block only
+            even = -(-count // (workers * _BLOCKS_PER_WORKER))
+            size = max(1, min(size, max(even, _MIN_BLOCK_CELLS // cells)))
         starts = range(0, count, size)
+        workers = min(workers, len(starts))
         lock = threading.Lock()
         cursor = iter(starts)
 
@@ -1460,9 +1469,7 @@ class _BlockedPairSum(torch.autograd.Function):
                 total = total + value.detach()
 
         # every kernel of a block runs on one thread (see worker_threads)
-        with worker_threads(_worker_count()) as available:
-            by_size = max(1, count * cells // _CELLS_PER_WORKER)
-            workers = min(available, len(starts), by_size)
+        with worker_threads(_worker_count()):
             if workers <= 1:
                 results = [work()]
             else:
