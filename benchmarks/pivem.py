@@ -406,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
         "--data", type=Path, default=None, help=f"data folder (default: {DATA})"
     )
     parser.add_argument(
+        "--out", type=Path, default=OUT, help=f"results file, updated (default: {OUT})"
+    )
+    parser.add_argument(
         "--memory-datasets",
         default=f"{DEPT3},college-msg",
         help="datasets of the memory part (Bitcoin-OTC's step is long)",
@@ -423,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {DATA} does not exist (the real datasets are not available)")
         return 0
     torch.set_num_threads(1)
-    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    out = args.out
+    results = json.loads(out.read_text()) if out.exists() else {}
     results["settings"] = {
         "quality": QUALITY,
         "timing": TIMING,
@@ -453,10 +457,10 @@ def main(argv: list[str] | None = None) -> int:
     results["peak_rss_this_process_gb"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     )
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
     print_tables(results)
-    print(f"\nwrote {OUT}")
+    print(f"\nwrote {out}")
     return 0
 
 
