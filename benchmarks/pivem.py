@@ -147,7 +147,8 @@ def node_batch_timing(split) -> dict:
     }
 
 
-def run_quality(names: list[str]) -> dict:
+def run_quality(names: list[str], save=None) -> dict:
+    """Quality and node-batch timing per dataset; ``save(out)`` after each."""
     out = {}
     for name in names:
         stream, split = load_split(name)
@@ -186,6 +187,8 @@ def run_quality(names: list[str]) -> dict:
             "timing_D2_B100": node_batch_timing(split),
         }
         print(f"{name}: fitted in {result['fit_seconds']}", flush=True)
+        if save is not None:
+            save(out)
     return out
 
 
@@ -445,8 +448,15 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": len(__import__("os").sched_getaffinity(0)),
         "note": "shared machine: other jobs ran during the measurements",
     }
+
+    def save_quality(done: dict) -> None:
+        # a long run keeps the datasets it has finished
+        results.setdefault("datasets", {}).update(done)
+        results["headline"] = headline(results)
+        out.write_text(json.dumps(results, indent=2))
+
     if "quality" in parts:
-        results.setdefault("datasets", {}).update(run_quality(names))
+        results.setdefault("datasets", {}).update(run_quality(names, save_quality))
     if "threads" in parts:
         results["threads"] = run_threads()
     if "memory" in parts:
