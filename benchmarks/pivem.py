@@ -1,37 +1,44 @@
-"""PiVeM benchmark: link prediction quality and time per epoch on real networks.
+"""PiVeM benchmark: link prediction, forecast rules, threads and memory.
 
-For CollegeMsg, email-Eu-core Dept3 and Bitcoin-OTC (unsigned, undirected)
-this script
+Parts (``--parts``, default all; results of parts not run are kept from the
+existing ``benchmarks/results/pivem.json``):
 
-1. splits the events as in the PiVeM paper (times to [0, 1], last 10 % for
-   future prediction, 20 % of the pairs masked for completion) and reports
-   ROC-AUC / AP on reconstruction, completion and future prediction for
-   PiVeM, the static latent distance model (velocities fixed at 0) and two
-   heuristics (historical counts, preferential attachment);
-2. measures the time of one training step at D = 2, B = 100 with node
-   batches of 100 (full graph below 100 nodes) and reports the time per
-   epoch (one pass over all nodes in batches of 100) with the node count and
-   the fraction of pairs an epoch uses.
+``quality``
+    For CollegeMsg, email-Eu-core Dept3 and Bitcoin-OTC (undirected): the
+    paper's split (times to [0, 1], last 10 % for future prediction, 20 %
+    of the pairs masked for completion) and ROC-AUC / AP on
+    reconstruction, completion and future prediction for PiVeM, the static
+    latent distance model (velocities fixed at 0), historical counts and
+    preferential attachment. Future windows are scored with every forecast
+    rule of :meth:`PiVeM.forecast` side by side (``pivem`` is the default,
+    ``"recent"``). Also the time of a node-batch step (D = 2, B = 100,
+    batches of 100). The larger graphs use fewer epochs than the paper's
+    100 (``QUALITY``), so their numbers are a floor.
+``threads``
+    Dept3 full batch, all parameters trained: s/epoch at 1 and 2 threads,
+    quiet and with one competing CPU-bound process that this script starts,
+    interleaved twin runs (median and spread reported).
+``memory``
+    Peak RSS of a fresh process per dataset: imports only, then one
+    full-batch step (all pairs x all bins) with the velocities and the
+    prior trained. Bitcoin-OTC's full-batch step is about 10x CollegeMsg's.
+``completion``
+    Dept3 completion AUC over several seeds of the model, float64 vs
+    float32, and the reference's likelihood scaling for masked pairs.
 
-Future windows lie past the training horizon; PiVeM scores them with the
-default ``extrapolate="static"`` (every node stays at :math:`x_i(T)`) and,
-as an extra row, ``"last_velocity"``.
-
-To finish in about ten minutes on 2 shared CPU cores, the quality runs use
-the paper's B = 100 bins but fewer epochs than its 100 on the larger graphs
-(``QUALITY`` below), so their numbers are a floor, not the paper's. torch
-runs on one thread (``THREADS``): on a machine shared with other jobs, two
-intra-op threads made a step up to 5x slower than one. Writes
-``benchmarks/results/pivem.json`` and prints a table.
-
-Run from the repository root: ``python benchmarks/pivem.py``.
+Run from the repository root: ``python benchmarks/pivem.py [--parts ...]
+[--datasets ...]``; ``--help`` lists the options.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import platform
+import resource
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,21 +46,31 @@ from pathlib import Path
 import torch
 
 from dyngraph.data.io import read_snap_signed, read_snap_temporal
-from dyngraph.metrics import average_precision, roc_auc
 from dyngraph.models.pivem import PiVeM, bin_statistics
 from dyngraph.models.pivem.evaluate import (
+    _metrics,
     evaluate,
     evaluation_split,
     model_scores,
     score_tasks,
 )
+from dyngraph.models.pivem.model import worker_threads
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+# ../shared/data beside the checkout (or beside the folder of worktrees)
+DATA = next(
+    (
+        d
+        for d in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data")
+        if d.is_dir()
+    ),
+    ROOT.parent / "shared" / "data",
+)
 OUT = ROOT / "benchmarks" / "results" / "pivem.json"
+DEPT3 = "email-eu-core-temporal-dept3"
 
 DATASETS = {
-    "email-eu-core-temporal-dept3": (
+    DEPT3: (
         read_snap_temporal,
         "email-eu-core-temporal-dept3/out.email-Eu-core-temporal-Dept3",
     ),
@@ -62,45 +79,63 @@ DATASETS = {
 }
 # quality settings per dataset (bins, epochs, node batch size)
 QUALITY = {
-    "email-eu-core-temporal-dept3": {
-        "num_bins": 100,
-        "epochs": 100,
-        "batch_size": None,
-    },
+    DEPT3: {"num_bins": 100, "epochs": 100, "batch_size": None},
     "college-msg": {"num_bins": 100, "epochs": 60, "batch_size": 100},
     "bitcoin-otc": {"num_bins": 100, "epochs": 36, "batch_size": 100},
 }
 TIMING = {"dim": 2, "num_bins": 100, "batch_size": 100, "steps": 5}
-THREADS = 1
+THREAD_STEPS = 5
+TWINS = 2
+COMPLETION_SEEDS = (0, 1, 2)
+PARTS = ("quality", "threads", "memory", "completion")
 
 
-def time_per_epoch(train, num_nodes: int, horizon: float) -> dict:
-    """Time a few node-batch steps at D = 2, B = 100 and scale to one epoch.
+def load_split(name: str, data: Path | None = None):
+    reader, rel = DATASETS[name]
+    stream = reader((data or DATA) / rel, name=name)
+    return stream, evaluation_split(stream, future_ratio=0.1, mask_ratio=0.2, seed=0)
 
-    All parameters are trained (the last phase, the most expensive one), with
-    velocities drawn at random so that the nodes move.
-    """
+
+def moving_model(num_nodes: int, horizon: float) -> PiVeM:
+    """A D = 2, B = 100 model whose nodes move (random velocities)."""
     model = PiVeM(num_nodes, TIMING["dim"], TIMING["num_bins"], horizon=horizon, seed=0)
     with torch.no_grad():
         model.v.normal_(0, 3.0, generator=torch.Generator().manual_seed(1))
-    stats = bin_statistics(train, TIMING["num_bins"], horizon)
-    batch = min(TIMING["batch_size"], num_nodes)
+    return model
+
+
+def step_seconds(model: PiVeM, stats, masked, batches, steps: int) -> list[float]:
+    """Seconds of each of ``steps`` Adam steps (after one warm-up step)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    gen = torch.Generator().manual_seed(0)
     seconds = []
-    for _ in range(TIMING["steps"] + 1):
-        nodes = torch.randperm(num_nodes, generator=gen)[:batch]
-        start = time.perf_counter()
-        loss = model.loss(stats, None if batch == num_nodes else nodes)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        seconds.append(time.perf_counter() - start)
-    step = sum(seconds[1:]) / TIMING["steps"]  # the first step warms up
-    steps_per_epoch = math.ceil(num_nodes / batch)
-    pairs = num_nodes * (num_nodes - 1) / 2
+    with worker_threads():
+        for k in range(steps + 1):
+            start = time.perf_counter()
+            for nodes in batches(k):
+                loss = model.loss(stats, nodes, masked)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            seconds.append(time.perf_counter() - start)
+    return seconds[1:]
+
+
+def node_batch_timing(split) -> dict:
+    """Time node-batch steps at D = 2, B = 100 and scale to one epoch."""
+    n = split.num_nodes
+    model = moving_model(n, split.horizon)
+    stats = bin_statistics(split.train, TIMING["num_bins"], split.horizon)
+    batch = min(TIMING["batch_size"], n)
+    gen = torch.Generator().manual_seed(0)
+
+    def batches(_: int):
+        yield None if batch == n else torch.randperm(n, generator=gen)[:batch]
+
+    step = statistics.median(step_seconds(model, stats, None, batches, TIMING["steps"]))
+    steps_per_epoch = math.ceil(n / batch)
+    pairs = n * (n - 1) / 2
     return {
-        "nodes": num_nodes,
+        "nodes": n,
         "batch_size": batch,
         "steps_per_epoch": steps_per_epoch,
         "seconds_per_step": step,
@@ -112,35 +147,13 @@ def time_per_epoch(train, num_nodes: int, horizon: float) -> dict:
     }
 
 
-def main() -> int:
-    if not DATA.is_dir():
-        print(f"skipped: {DATA} does not exist (the real datasets are not available)")
-        return 0
-    torch.set_num_threads(THREADS)
-    results: dict = {
-        "settings": {
-            "quality": QUALITY,
-            "timing": TIMING,
-            "dim": 2,
-            "lr": 0.1,
-            "num_communities": 10,
-            "prior_lambda": 1e5,
-            "split": {"future_ratio": 0.1, "mask_ratio": 0.2, "radius": 1e-3},
-        },
-        "machine": {
-            "python": sys.version.split()[0],
-            "torch": torch.__version__,
-            "platform": platform.platform(),
-            "threads": torch.get_num_threads(),
-        },
-        "datasets": {},
-    }
-    for name, (reader, rel) in DATASETS.items():
-        stream = reader(DATA / rel, name=name)
-        split = evaluation_split(stream, future_ratio=0.1, mask_ratio=0.2, seed=0)
-        timing = time_per_epoch(split.train, split.num_nodes, split.horizon)
+def run_quality(names: list[str], save=None) -> dict:
+    """Quality and node-batch timing per dataset; ``save(out)`` after each."""
+    out = {}
+    for name in names:
+        stream, split = load_split(name)
         q = QUALITY[name]
-        out = evaluate(
+        result = evaluate(
             split,
             dim=2,
             num_bins=q["num_bins"],
@@ -151,48 +164,313 @@ def main() -> int:
             seed=0,
         )
         future = score_tasks(split, seed=0)["future"]
-        moving = model_scores(out["models"]["pivem"], future, "last_velocity")
-        out["metrics"]["future"]["pivem_last_velocity"] = {
-            "roc_auc": roc_auc(future.label, moving),
-            "ap": average_precision(future.label, moving),
+        model = result["models"]["pivem"]
+        sweep = {
+            str(h): _metrics(
+                model.forecast(
+                    future.row, future.col, future.t0, future.t1, "recent", h
+                ),
+                future.label,
+            )["roc_auc"]
+            for h in (0.01, 0.03, 0.09, 0.3, 1.0)
         }
-        results["datasets"][name] = {
+        out[name] = {
             "events": stream.num_events,
             "nodes": split.num_nodes,
             "active_nodes": int(split.train.active_nodes().numel()),
             "train_events": split.train.num_events,
             "completion_events": split.completion.num_events,
             "future_events": split.future.num_events,
-            "metrics": out["metrics"],
-            "fit_seconds": out["fit_seconds"],
-            "timing_D2_B100": timing,
+            "metrics": result["metrics"],
+            "future_roc_auc_by_recent_timescale": sweep,
+            "fit_seconds": result["fit_seconds"],
+            "timing_D2_B100": node_batch_timing(split),
         }
-        print(f"{name}: fitted in {out['fit_seconds']}", flush=True)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2))
+        print(f"{name}: fitted in {result['fit_seconds']}", flush=True)
+        if save is not None:
+            save(out)
+    return out
+
+
+def run_threads() -> dict:
+    """Dept3 full-batch s/epoch at 1 and 2 threads, quiet and busy."""
+    _, split = load_split(DEPT3)
+    stats = bin_statistics(split.train, TIMING["num_bins"], split.horizon)
+
+    def measure(threads: int) -> float:
+        torch.set_num_threads(threads)
+        model = moving_model(split.num_nodes, split.horizon)
+        seconds = step_seconds(
+            model, stats, split.masked_pairs, lambda _: [None], THREAD_STEPS
+        )
+        return statistics.median(seconds)
+
+    runs: dict[str, list[float]] = {}
+    for busy in (False, True):
+        hog = None
+        if busy:
+            hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            for _ in range(TWINS):
+                for threads in (1, 2):
+                    key = f"{threads}_threads" + ("_busy" if busy else "")
+                    runs.setdefault(key, []).append(measure(threads))
+        finally:
+            if hog is not None:
+                hog.kill()
+                hog.wait()
+    torch.set_num_threads(1)
+    summary = {
+        key: {"median": statistics.median(v), "runs": v, "spread": max(v) - min(v)}
+        for key, v in runs.items()
+    }
+    for cond in ("", "_busy"):
+        one = summary[f"1_threads{cond}"]["median"]
+        two = summary[f"2_threads{cond}"]["median"]
+        summary[f"ratio_2_over_1{cond}"] = two / one
+    return {
+        "dataset": DEPT3,
+        "full_batch": True,
+        "steps_per_run": THREAD_STEPS,
+        "seconds_per_epoch": summary,
+        "machine_load_1min_before": _load(),
+    }
+
+
+def _load() -> float | None:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return None
+
+
+MEMORY_CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+import torch
+torch.set_num_threads(1)
+sys.path.insert(0, {root!r})
+from benchmarks.pivem import load_split, moving_model
+from dyngraph.models.pivem import bin_statistics
+from dyngraph.models.pivem.model import worker_threads
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+out = {{"after_imports_gb": peak()}}
+_, split = load_split({name!r}, Path({data!r}))
+stats = bin_statistics(split.train, 100, split.horizon)
+out["after_data_gb"] = peak()
+model = moving_model(split.num_nodes, split.horizon)
+with worker_threads():
+    start = time.perf_counter()
+    loss = model.loss(stats, None, split.masked_pairs)
+    loss.backward()
+out["step_seconds"] = time.perf_counter() - start
+out["after_full_batch_step_gb"] = peak()
+out["pairs"] = split.num_nodes * (split.num_nodes - 1) // 2
+out["block_cells"] = model.block_cells()
+print(json.dumps(out))
+"""
+
+
+def run_memory(names: list[str]) -> dict:
+    """Peak RSS of a fresh process: imports, data, one full-batch step."""
+    out = {}
+    for name in names:
+        code = MEMORY_CHILD.format(root=str(ROOT), name=name, data=str(DATA))
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            out[name] = {"error": proc.stderr.strip().splitlines()[-1:]}
+        else:
+            out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"{name}: {out[name]}", flush=True)
+    return out
+
+
+class _ScaledPiVeM(PiVeM):
+    """PiVeM whose likelihood is multiplied by a constant (reference scaling)."""
+
+    likelihood_scale = 1.0
+
+    def loss(self, stats, nodes=None, masked_pairs=None, scale_likelihood=True):
+        loglik = self.log_likelihood(stats, nodes, masked_pairs)
+        return -self.likelihood_scale * loglik + self.neg_log_prior()
+
+
+def run_completion() -> dict:
+    """Dept3 completion AUC: seeds x {float64, float32, reference scaling}."""
+    _, split = load_split(DEPT3)
+    tasks = score_tasks(split, seed=0)
+    n = split.num_nodes
+    pairs = n * (n - 1) // 2
+    variants = {
+        "float64": (torch.float64, 1.0),
+        "float32": (torch.float32, 1.0),
+        # the reference multiplies the NLL by C(N, 2) / |masked|
+        "float64_reference_scaling": (
+            torch.float64,
+            pairs / max(1, split.masked_pairs.numel()),
+        ),
+    }
+    out: dict = {}
+    for label, (dtype, scale) in variants.items():
+        aucs = []
+        for seed in COMPLETION_SEEDS:
+            model = _ScaledPiVeM(
+                n, 2, 100, 10, 1e5, split.horizon, seed=seed, dtype=dtype
+            )
+            model.likelihood_scale = scale
+            model.fit(
+                split.train,
+                epochs=100,
+                lr=0.1,
+                masked_pairs=split.masked_pairs,
+                seed=seed,
+                progress=False,
+            )
+            aucs.append(
+                _metrics(
+                    model_scores(model, tasks["completion"]).double(),
+                    tasks["completion"].label,
+                )["roc_auc"]
+            )
+        out[label] = {
+            "seeds": list(COMPLETION_SEEDS),
+            "completion_roc_auc": aucs,
+            "mean": statistics.mean(aucs),
+            "stdev": statistics.stdev(aucs) if len(aucs) > 1 else 0.0,
+            "likelihood_scale": scale,
+        }
+        print(f"completion {label}: {aucs}", flush=True)
+    return out
+
+
+def headline(results: dict) -> dict:
+    """The issue's headline figures from whatever parts have run."""
+    head: dict = {"future_auc": {}, "future_auc_best_baseline": {}}
+    for name, res in results.get("datasets", {}).items():
+        future = res["metrics"]["future"]
+        head["future_auc"][name] = future["pivem"]["roc_auc"]
+        head["future_auc_best_baseline"][name] = max(
+            future["static_ldm"]["roc_auc"], future["historical_counts"]["roc_auc"]
+        )
+    memory = results.get("memory", {}).get("college-msg", {})
+    head["full_batch_peak_rss_gb"] = memory.get("after_full_batch_step_gb")
+    sec = results.get("threads", {}).get("seconds_per_epoch", {})
+    for key, src in (
+        ("s_per_epoch_1_thread", "1_threads"),
+        ("s_per_epoch_2_threads", "2_threads"),
+        ("s_per_epoch_1_thread_busy", "1_threads_busy"),
+        ("s_per_epoch_2_threads_busy", "2_threads_busy"),
+    ):
+        head[key] = sec.get(src, {}).get("median")
+    return head
+
+
+def print_tables(results: dict) -> None:
     header = f"{'dataset':30} {'task':15} {'method':24} {'ROC-AUC':>8} {'AP':>8}"
     print(header)
     print("-" * len(header))
-    for name, res in results["datasets"].items():
+    for name, res in results.get("datasets", {}).items():
         for task, methods in res["metrics"].items():
             for method, m in methods.items():
                 print(
                     f"{name:30} {task:15} {method:24} "
                     f"{m['roc_auc']:8.3f} {m['ap']:8.3f}"
                 )
-    print()
-    print(
-        f"{'dataset':30} {'nodes':>6} {'s/step':>8} {'steps':>6} {'s/epoch':>8} "
-        f"{'pairs/epoch':>12}"
+    sec = results.get("threads", {}).get("seconds_per_epoch")
+    if sec:
+        print("\nDept3 full batch, s/epoch (median of twins; spread)")
+        for key, v in sec.items():
+            if isinstance(v, dict):
+                print(f"  {key:18} {v['median']:8.3f}  ({v['spread']:.3f})")
+            else:
+                print(f"  {key:18} {v:8.3f}")
+    for name, m in results.get("memory", {}).items():
+        print(f"\npeak RSS {name}: {m}")
+    print("\nheadline:", json.dumps(results["headline"], indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    global DATA
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated subset of {','.join(PARTS)} (default: all)",
     )
-    for name, res in results["datasets"].items():
-        t = res["timing_D2_B100"]
-        print(
-            f"{name:30} {t['nodes']:6d} {t['seconds_per_step']:8.3f} "
-            f"{t['steps_per_epoch']:6d} {t['seconds_per_epoch']:8.2f} "
-            f"{t['pair_fraction_per_epoch']:12.4f}"
-        )
-    print(f"\nwrote {OUT}")
+    parser.add_argument(
+        "--datasets",
+        default=",".join(DATASETS),
+        help="datasets of the quality part (default: all three)",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=None, help=f"data folder (default: {DATA})"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help=f"results file, updated (default: {OUT})"
+    )
+    parser.add_argument(
+        "--memory-datasets",
+        default=f"{DEPT3},college-msg",
+        help="datasets of the memory part (Bitcoin-OTC's step is long)",
+    )
+    args = parser.parse_args(argv)
+    parts = [p for p in args.parts.split(",") if p]
+    names = [d for d in args.datasets.split(",") if d]
+    memory_names = [d for d in args.memory_datasets.split(",") if d]
+    for bad in [p for p in parts if p not in PARTS]:
+        parser.error(f"--parts: unknown part {bad!r}; choose from {PARTS}")
+    for bad in [d for d in names + memory_names if d not in DATASETS]:
+        parser.error(f"unknown dataset {bad!r}; choose from {tuple(DATASETS)}")
+    DATA = args.data or DATA
+    if not DATA.is_dir():
+        print(f"skipped: {DATA} does not exist (the real datasets are not available)")
+        return 0
+    torch.set_num_threads(1)
+    out = args.out
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results["settings"] = {
+        "quality": QUALITY,
+        "timing": TIMING,
+        "dim": 2,
+        "lr": 0.1,
+        "num_communities": 10,
+        "prior_lambda": 1e5,
+        "split": {"future_ratio": 0.1, "mask_ratio": 0.2, "radius": 1e-3},
+        "forecast_default": "recent (timescale = horizon / 10)",
+    }
+    results["machine"] = {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "cpus": len(__import__("os").sched_getaffinity(0)),
+        "note": "shared machine: other jobs ran during the measurements",
+    }
+
+    def save_quality(done: dict) -> None:
+        # a long run keeps the datasets it has finished
+        results.setdefault("datasets", {}).update(done)
+        results["headline"] = headline(results)
+        out.write_text(json.dumps(results, indent=2))
+
+    if "quality" in parts:
+        results.setdefault("datasets", {}).update(run_quality(names, save_quality))
+    if "threads" in parts:
+        results["threads"] = run_threads()
+    if "memory" in parts:
+        results.setdefault("memory", {}).update(run_memory(memory_names))
+    if "completion" in parts:
+        results["completion"] = run_completion()
+    results["headline"] = headline(results)
+    results["peak_rss_this_process_gb"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print_tables(results)
+    print(f"\nwrote {out}")
     return 0
 
 

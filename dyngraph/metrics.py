@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from torch import Tensor
 
 __all__ = [
@@ -131,6 +130,8 @@ def roc_auc(y_true: ArrayLike, y_score: ArrayLike) -> float:
             f"only holds {int(truth[0])}; add negatives (e.g. with a "
             "NegativeSampler)"
         )
+    from sklearn.metrics import roc_auc_score  # scipy and pandas: on first use
+
     return float(roc_auc_score(truth, score))
 
 
@@ -163,6 +164,8 @@ def average_precision(y_true: ArrayLike, y_score: ArrayLike) -> float:
         raise ValueError(
             "average_precision needs at least one positive label in `y_true`"
         )
+    from sklearn.metrics import average_precision_score
+
     return float(average_precision_score(truth, score))
 
 
@@ -363,6 +366,8 @@ def f1_scores(
     classes = np.union1d(truth, pred) if labels is None else np.asarray(labels)
     if classes.ndim != 1 or classes.size == 0:
         raise ValueError("`labels` must be a non-empty sequence of class labels")
+    from sklearn.metrics import f1_score
+
     per_class = f1_score(truth, pred, labels=classes, average=None, zero_division=0.0)
     return {
         "macro": float(np.mean(per_class)),

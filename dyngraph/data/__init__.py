@@ -9,47 +9,88 @@ conversions to PyG, networkx, scipy and pandas, and seeded synthetic
 generators with known ground truth.
 """
 
-from dyngraph.data.convert import to_networkx, to_pandas, to_pyg
-from dyngraph.data.datasets import (
-    ChecksumError,
-    DatasetError,
-    DatasetInfo,
-    DownloadError,
-    UnknownDatasetError,
-    data_root,
-    download,
-    info,
-    list_datasets,
-    load,
-)
-from dyngraph.data.events import EventStream
-from dyngraph.data.fields import Field
-from dyngraph.data.io import MalformedFileError, read_events, read_matrix_market
-from dyngraph.data.loader import (
-    EdgeUpdate,
-    TemporalBatch,
-    TemporalBatchLoader,
-    sliding_window_updates,
-)
-from dyngraph.data.sampling import NegativeSampler, fix_negatives, load_negatives
-from dyngraph.data.series import TimeSeries, read_series
-from dyngraph.data.snapshots import snapshots, to_static
-from dyngraph.data.splits import (
-    InductiveSplit,
-    TemporalSplit,
-    chronological_split,
-    inductive_split,
-)
-from dyngraph.data.synthetic import (
-    LatentSpaceTruth,
-    delaunay_graph,
-    latent_space_network,
-    signed_faction_network,
-)
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import Any
 
-from_networkx = EventStream.from_networkx
-from_pandas = EventStream.from_pandas
-from_pyg = EventStream.from_pyg
+_SOURCES = {
+    "to_networkx": "dyngraph.data.convert",
+    "to_pandas": "dyngraph.data.convert",
+    "to_pyg": "dyngraph.data.convert",
+    "ChecksumError": "dyngraph.data.datasets",
+    "DatasetError": "dyngraph.data.datasets",
+    "DatasetInfo": "dyngraph.data.datasets",
+    "DownloadError": "dyngraph.data.datasets",
+    "UnknownDatasetError": "dyngraph.data.datasets",
+    "data_root": "dyngraph.data.datasets",
+    "download": "dyngraph.data.datasets",
+    "info": "dyngraph.data.datasets",
+    "list_datasets": "dyngraph.data.datasets",
+    "load": "dyngraph.data.datasets",
+    "EventStream": "dyngraph.data.events",
+    "MalformedFileError": "dyngraph.data.io",
+    "read_events": "dyngraph.data.io",
+    "read_matrix_market": "dyngraph.data.io",
+    "Field": "dyngraph.data.fields",
+    "EdgeUpdate": "dyngraph.data.loader",
+    "TemporalBatch": "dyngraph.data.loader",
+    "TemporalBatchLoader": "dyngraph.data.loader",
+    "sliding_window_updates": "dyngraph.data.loader",
+    "NegativeSampler": "dyngraph.data.sampling",
+    "fix_negatives": "dyngraph.data.sampling",
+    "load_negatives": "dyngraph.data.sampling",
+    "TimeSeries": "dyngraph.data.series",
+    "read_series": "dyngraph.data.series",
+    "snapshots": "dyngraph.data.snapshots",
+    "to_static": "dyngraph.data.snapshots",
+    "InductiveSplit": "dyngraph.data.splits",
+    "TemporalSplit": "dyngraph.data.splits",
+    "chronological_split": "dyngraph.data.splits",
+    "inductive_split": "dyngraph.data.splits",
+    "LatentSpaceTruth": "dyngraph.data.synthetic",
+    "delaunay_graph": "dyngraph.data.synthetic",
+    "latent_space_network": "dyngraph.data.synthetic",
+    "signed_faction_network": "dyngraph.data.synthetic",
+}
+# the EventStream constructors under their own names
+_ALIASES = {
+    "from_networkx": "from_networkx",
+    "from_pandas": "from_pandas",
+    "from_pyg": "from_pyg",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: a submodule is imported when one of its names is first used,
+    # so that ``import dyngraph.data.events`` does not pull in PyG, networkx
+    # and pandas (the conversions need them, event streams do not)
+    if name in _SOURCES:
+        value = getattr(import_module(_SOURCES[name]), name)
+    elif name in _ALIASES:
+        value = getattr(import_module("dyngraph.data.events").EventStream, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(ModuleType):
+    # ``snapshots`` names both a submodule and its function; importing the
+    # submodule binds the module on the package, the package exports the
+    # function (as when every name was imported eagerly)
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "snapshots" and isinstance(value, ModuleType):
+            value = value.snapshots
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "ChecksumError",

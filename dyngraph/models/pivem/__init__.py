@@ -18,6 +18,7 @@ from importlib import import_module
 from typing import Any
 
 __all__ = [
+    "FORECAST_RULES",
     "BinStatistics",
     "NodeBatch",
     "PiVeM",

@@ -13,10 +13,11 @@ The protocol follows the PiVeM paper's reference experiments:
    window of the same length containing no event of that pair; 1:1.
 3. Every method scores a window by its expected number of events; for
    PiVeM that is :math:`\int_{t_0}^{t_1}\lambda_{ij}(t)\,dt`. Future windows
-   lie past the training horizon: positions are extrapolated by
-   :meth:`PiVeM.positions` (default ``"static"``: every node stays at
-   :math:`x_i(T)`; ``"last_velocity"`` keeps moving with the last bin's
-   velocity).
+   lie past the training horizon and are scored by a forecast rule of
+   :meth:`PiVeM.forecast` (default ``"recent"``: the recency-weighted rate
+   of the training period; also ``"static"``, positions frozen at
+   :math:`x_i(T)`, ``"last_velocity"`` and the reference's
+   ``"integrated"``, the whole-period rate).
 4. ROC-AUC and average precision from :mod:`dyngraph.metrics`.
 
 Baselines in the same run: the static latent distance model (PiVeM with
@@ -37,7 +38,12 @@ from torch import Tensor
 from dyngraph import baselines
 from dyngraph.data.events import EventStream
 from dyngraph.metrics import average_precision, roc_auc
-from dyngraph.models.pivem.model import PiVeM, _isin_sorted, to_unit_interval
+from dyngraph.models.pivem.model import (
+    FORECAST_RULES,
+    PiVeM,
+    _isin_sorted,
+    to_unit_interval,
+)
 
 __all__ = [
     "EvaluationSplit",
@@ -322,17 +328,19 @@ def score_tasks(
 
 
 @torch.no_grad()
-def model_scores(
-    model: PiVeM, inst: LinkInstances, extrapolate: str = "static"
-) -> Tensor:
-    r"""Score windows by :math:`\int_{t_0}^{t_1}\lambda_{ij}\,dt`."""
+def model_scores(model: PiVeM, inst: LinkInstances, rule: str = "recent") -> Tensor:
+    r"""Score windows by their expected number of events.
+
+    Inside the training period that is :math:`\int_{t_0}^{t_1}\lambda_{ij}\,dt`;
+    past the horizon the forecast ``rule`` of :meth:`PiVeM.forecast`.
+    """
     device = model.x0.device
-    return model.integrated_intensity(
+    return model.forecast(
         inst.row.to(device),
         inst.col.to(device),
         inst.t0.to(device),
         inst.t1.to(device),
-        extrapolate=extrapolate,
+        rule=rule,
     ).cpu()
 
 
@@ -363,7 +371,7 @@ def evaluate(
     epochs: int = 100,
     lr: float = 0.1,
     batch_size: int | None = None,
-    extrapolate: str = "static",
+    rule: str = "recent",
     radius: float = 1e-3,
     max_positives: int = 10_000,
     seed: int = 0,
@@ -374,7 +382,9 @@ def evaluate(
 
     Both models are fitted with the same settings on ``split.train`` (masked
     pairs left out of the likelihood) and scored with the heuristics on the
-    instances of :func:`score_tasks`.
+    instances of :func:`score_tasks`. Future windows are scored with the
+    forecast ``rule`` (method ``pivem``) and, side by side, with every rule
+    of :data:`FORECAST_RULES` (methods ``pivem_<rule>``).
 
     Returns
     -------
@@ -414,9 +424,14 @@ def evaluate(
     metrics: dict[str, dict[str, dict[str, float]]] = {}
     for task, inst in tasks.items():
         metrics[task] = {
-            name: _metrics(model_scores(model, inst, extrapolate), inst.label)
+            name: _metrics(model_scores(model, inst, rule), inst.label)
             for name, model in models.items()
         }
+        if task == "future":
+            for other in FORECAST_RULES:
+                metrics[task][f"pivem_{other}"] = _metrics(
+                    model_scores(models["pivem"], inst, other), inst.label
+                )
         metrics[task]["historical_counts"] = _metrics(
             historical_count_scores(split.train, inst), inst.label
         )

@@ -38,26 +38,30 @@ correlated within soft communities.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint as grad_checkpoint
 
 from dyngraph.data.events import EventStream
 from dyngraph.training import FitResult, checkpoint, fit
 
 __all__ = [
+    "FORECAST_RULES",
     "BinStatistics",
     "NodeBatch",
     "PiVeM",
     "bin_statistics",
     "segment_integral",
     "to_unit_interval",
+    "worker_threads",
 ]
 
 # Below this value of max(|p|, q) (see segment_integral) the fourth-order
@@ -66,7 +70,58 @@ __all__ = [
 # 1e-11 in float64 and 1e-6 in float32.
 _SERIES_THRESHOLD = 1e-2
 _JITTER = 1e-5
+# bytes of temporaries and autograd buffers per (pair, bin) cell while a
+# block's value and gradient are computed (measured peak: about 0.8 KB)
+_BYTES_PER_CELL = 1024
+_MAX_BLOCK_CELLS = 1 << 16
+# a worker thread of the blocked integral per this many (pair, bin) cells:
+# below it, handing blocks to threads costs more than it saves
+_CELLS_PER_WORKER = 1 << 17
+_BLOCKS_PER_WORKER = 8
+_MIN_BLOCK_CELLS = 1 << 12
 _EXTRAPOLATION = ("static", "last_velocity")
+FORECAST_RULES = ("recent", "static", "last_velocity", "integrated")
+
+
+_WORKERS = threading.local()
+
+
+@contextlib.contextmanager
+def worker_threads(workers: int | None = None) -> Iterator[int]:
+    r"""Run PiVeM steps on ``workers`` worker threads with single-threaded kernels.
+
+    Inside the context torch's intra-op threads are set to 1 and the blocks
+    of :meth:`PiVeM.integral_term` are shared out among ``workers`` Python
+    threads (default: ``torch.get_num_threads()`` on entry). A step is
+    thousands of small kernels; split over intra-op threads each of them
+    ends in a synchronisation, and the idle threads spin, so on a machine
+    where other processes hold the cores two threads were up to 5x slower
+    than one. Here only the big part, the integral over all pairs, is
+    parallel, with one synchronisation per block. :meth:`PiVeM.fit` runs
+    inside this context.
+
+    Yields
+    ------
+    int
+        The number of workers.
+    """
+    threads = torch.get_num_threads()
+    workers = threads if workers is None else int(workers)
+    if workers < 1:
+        raise ValueError(f"worker_threads: `workers` must be >= 1, got {workers}")
+    previous = getattr(_WORKERS, "count", None)
+    _WORKERS.count = workers
+    torch.set_num_threads(1)
+    try:
+        yield workers
+    finally:
+        torch.set_num_threads(threads)
+        _WORKERS.count = previous
+
+
+def _worker_count() -> int:
+    count = getattr(_WORKERS, "count", None)
+    return torch.get_num_threads() if count is None else count
 
 
 def segment_integral(
@@ -420,6 +475,9 @@ class PiVeM(nn.Module):
     static : bool
         Keep all velocities at zero: the static latent distance model
         baseline (default: ``False``).
+    memory_budget : int
+        Bytes that the blocks of the full-batch integral may hold (default:
+        ``2**28``, 256 MiB); see :meth:`integral_term`.
     seed : int, optional
         Seed of the initialisation (default: ``None``, the global
         generator).
@@ -441,6 +499,7 @@ class PiVeM(nn.Module):
         horizon: float = 1.0,
         *,
         static: bool = False,
+        memory_budget: int = 1 << 28,
         seed: int | None = None,
         dtype: torch.dtype = torch.float64,
         device: torch.device | str | None = None,
@@ -465,6 +524,12 @@ class PiVeM(nn.Module):
         self.num_nodes, self.dim, self.num_bins = num_nodes, dim, num_bins
         self.num_communities, self.prior_lambda = num_communities, prior_lambda
         self.horizon, self.static, self.seed = float(horizon), static, seed
+        if not memory_budget > 0:
+            raise ValueError(
+                f"PiVeM: `memory_budget` must be a positive number of bytes, got "
+                f"{memory_budget}"
+            )
+        self.memory_budget = int(memory_budget)
         kw: dict[str, Any] = {"dtype": dtype, "device": device}
         self.x0 = nn.Parameter(torch.empty(num_nodes, dim, **kw))
         self.v = nn.Parameter(torch.empty(num_bins, num_nodes, dim, **kw))
@@ -705,6 +770,121 @@ class PiVeM(nn.Module):
             )
         return total
 
+    def bin_integrals(self, i: Tensor, j: Tensor, chunk: int = 4096) -> Tensor:
+        r"""Return :math:`\int_{t_b}^{t_{b+1}}\lambda_{ij}(t)\,dt` per bin, ``[P, B]``.
+
+        Evaluated without gradients in chunks of ``chunk`` pairs.
+        """
+        i = torch.as_tensor(i, device=self.x0.device).reshape(-1)
+        j = torch.as_tensor(j, device=self.x0.device).reshape(-1)
+        out = []
+        with torch.no_grad():
+            x, v = self._node_states(torch.arange(self.num_nodes, device=i.device))
+            for a, b in zip(i.split(chunk), j.split(chunk), strict=True):
+                dx, dv = x[a] - x[b], v[a] - v[b]
+                out.append(
+                    _segment_integral_gram(
+                        dx.square().sum(1),
+                        (dx * dv).sum(1),
+                        dv.square().sum(1),
+                        (self.beta[a] + self.beta[b]).unsqueeze(-1),
+                        0.0,
+                        self.bin_width,
+                    )
+                )
+        if not out:
+            return torch.zeros(0, self.num_bins, dtype=self.x0.dtype)
+        return torch.cat(out)
+
+    def forecast(
+        self,
+        i: Tensor,
+        j: Tensor,
+        t0: Tensor | float,
+        t1: Tensor | float,
+        rule: str = "recent",
+        timescale: float | None = None,
+    ) -> Tensor:
+        r"""Forecast the expected number of events of a pair in a window.
+
+        The part of a window inside :math:`[0, T]` is the exact
+        :math:`\int\lambda_{ij}`; the part past the horizon,
+        :math:`L = (t_1 - \max(t_0, T))_+`, is forecast by ``rule``:
+
+        * ``"recent"`` (default): :math:`L` times the pair's recent rate,
+          the average of its rate over the training period weighted by
+          :math:`w(t) = e^{-(T - t)/h}`, taken bin by bin,
+
+          .. math::
+
+              \bar\lambda_{ij} = \frac{\sum_b w_b\int_{t_b}^{t_{b+1}}
+              \lambda_{ij}\,dt}{\Delta\sum_b w_b},\qquad
+              w_b = e^{-(T - \bar t_b)/h},
+
+          with :math:`\bar t_b` the bin centres and the timescale
+          :math:`h` (default: :math:`T / 10`). The last bins of a
+          trajectory are constrained by few events, so freezing the
+          positions there (``"static"``) reads a noisy estimate; the
+          weighting averages over the last :math:`\sim h` of the
+          trajectory while still following its drift. :math:`h \to 0`
+          approaches ``"static"`` (the last bin), :math:`h \to \infty`
+          ``"integrated"``.
+        * ``"static"``: positions frozen at :math:`x(T)`
+          (:meth:`integrated_intensity` with ``extrapolate="static"``).
+        * ``"last_velocity"``: nodes keep the last bin's velocity.
+        * ``"integrated"``: :math:`L\,\frac1T\int_0^T\lambda_{ij}\,dt`, the
+          whole-period rate (the reference implementation scores future
+          windows by :math:`\int_0^T\lambda_{ij}`, the same ranking for
+          windows of equal length).
+
+        Parameters
+        ----------
+        i, j : Tensor
+            Node ids, ``[M]``.
+        t0, t1 : Tensor or float
+            Window bounds with :math:`0 \le t_0 \le t_1`, broadcast to ``[M]``.
+        rule : {"recent", "static", "last_velocity", "integrated"}
+            Forecast rule past the horizon (default: ``"recent"``).
+        timescale : float, optional
+            :math:`h` of ``"recent"`` (default: ``horizon / 10``).
+
+        Returns
+        -------
+        Tensor
+            ``[M]``.
+        """
+        if rule not in FORECAST_RULES:
+            raise ValueError(
+                f"PiVeM.forecast: `rule` must be one of {FORECAST_RULES}, got {rule!r}"
+            )
+        h = self.horizon / 10 if timescale is None else float(timescale)
+        if not h > 0:
+            raise ValueError(f"PiVeM.forecast: `timescale` must be > 0, got {h}")
+        i, j, lo, hi = torch.broadcast_tensors(
+            torch.as_tensor(i, device=self.x0.device),
+            torch.as_tensor(j, device=self.x0.device),
+            self._as_time(t0),
+            self._as_time(t1),
+        )
+        if rule in ("static", "last_velocity"):
+            return self.integrated_intensity(i, j, lo, hi, extrapolate=rule)
+        horizon = self._as_time(self.horizon)
+        inside = self.integrated_intensity(
+            i, j, torch.minimum(lo, horizon), torch.minimum(hi, horizon)
+        )
+        past = (hi - torch.maximum(lo, horizon)).clamp(min=0)
+        centres = (
+            torch.arange(self.num_bins, dtype=lo.dtype, device=lo.device) + 0.5
+        ) * self.bin_width
+        if rule == "integrated":
+            weight = torch.ones_like(centres)
+        else:
+            # relative to the last bin, so that no weight underflows to 0/0
+            weight = torch.exp(-(centres[-1] - centres) / h)
+        rate = self.bin_integrals(i.reshape(-1), j.reshape(-1)) @ weight
+        rate = rate.view(lo.shape) / (self.bin_width * weight.sum())
+        return inside + past * rate
+
     # ------------------------------------------------------------------
     # likelihood and prior
 
@@ -737,27 +917,15 @@ class PiVeM(nn.Module):
         ).sum()
 
     def _pair_integral(self, row: Tensor, col: Tensor) -> Tensor:
-        # only the nodes of these pairs, node-major: a gather copies whole
-        # rows, and the Gram entries are sums of D contiguous [P, B] planes
+        """Unblocked per-pair integrals ``[P]`` (the reference for the blocks)."""
         used, local = torch.unique(torch.cat([row, col]), return_inverse=True)
         x, v = self._node_states(used)
         lrow, lcol = local[: row.numel()], local[row.numel() :]
-        dx = x.index_select(0, lrow) - x.index_select(0, lcol)
-        dv = v.index_select(0, lrow) - v.index_select(0, lcol)
-        values = _segment_integral_gram(
-            dx.square().sum(1),
-            (dx * dv).sum(1),
-            dv.square().sum(1),
-            (self.beta[row] + self.beta[col]).unsqueeze(-1),
-            0.0,
-            self.bin_width,
-        )
-        return values.sum(-1)
+        return _moving_pairs(x, v, self.beta[used], lrow, lcol, self.bin_width)
 
     def _pair_integral_at_rest(self, row: Tensor, col: Tensor) -> Tensor:
         x = self.initial_positions()
-        dist = (x[row] - x[col]).square().sum(-1)
-        return self.horizon * torch.exp(self.beta[row] + self.beta[col] - dist)
+        return _resting_pairs(x, self.beta, row, col, self.horizon)
 
     def at_rest(self) -> bool:
         r"""Whether every node stays at :math:`x_i^{(0)}` and is kept there.
@@ -774,21 +942,48 @@ class PiVeM(nn.Module):
             return False
         return not bool(self.velocities().any())
 
+    def block_cells(self, memory_budget: int | None = None) -> int:
+        r"""(pair, bin) cells per block of :meth:`integral_term`.
+
+        A cell of a block holds about ``_BYTES_PER_CELL`` bytes of
+        temporaries and autograd buffers while its gradient is computed, and
+        each of the workers (:func:`worker_threads`) holds one block, so
+        ``memory_budget // (_BYTES_PER_CELL * workers)`` cells fit the
+        budget; blocks are capped at ``2**16`` cells (about 0.5 MB per
+        float64 array, so that the elementwise passes stay in cache) and
+        hold at least one pair.
+        """
+        budget = self.memory_budget if memory_budget is None else memory_budget
+        workers = max(1, _worker_count())
+        cells = budget // (_BYTES_PER_CELL * workers)
+        return int(max(self.num_bins, min(cells, _MAX_BLOCK_CELLS)))
+
     def integral_term(
         self,
         row: Tensor,
         col: Tensor,
         weight: Tensor | None = None,
-        chunk_cells: int = 1 << 20,
+        memory_budget: int | None = None,
     ) -> Tensor:
         r"""Return :math:`\sum_{(i,j)} w_{ij}\int_0^T\lambda_{ij}(t)\,dt` over pairs.
 
         Each pair's integral is the sum of :math:`B` closed-form bin
         integrals (:func:`segment_integral`), or a single term when the
-        nodes are at rest (:meth:`at_rest`). Pairs are processed in chunks of
-        about ``chunk_cells`` (pair, bin) cells; when gradients are needed
-        each chunk is recomputed in the backward pass (activation
-        checkpointing), so memory stays :math:`O(\text{chunk\_cells})`.
+        nodes are at rest (:meth:`at_rest`). The :math:`P \times B` cells
+        are never held at once: pairs are cut into blocks of
+        :meth:`block_cells` cells, and each block's value and its gradient
+        with respect to the node states (bin-start positions, velocities,
+        biases of its nodes) are computed in one pass and accumulated, so
+        memory stays :math:`O(\text{budget} + NDB)` whatever :math:`P`.
+        The result and its gradient equal those of the unblocked sum (up
+        to the order of floating-point additions).
+
+        On large graphs (a worker per ``2**17`` cells) the blocks are shared
+        out dynamically among the worker threads of :func:`worker_threads`
+        (default: ``torch.get_num_threads()``), each running single-threaded
+        kernels: one synchronisation per block instead of one per
+        elementwise kernel, so a busy core slows its worker down without
+        stalling the other.
 
         Parameters
         ----------
@@ -796,25 +991,70 @@ class PiVeM(nn.Module):
             Pair endpoints, ``[P]``.
         weight : Tensor, optional
             Pair weights ``[P]`` (default: all ones).
-        chunk_cells : int
-            Cells per chunk (default: ``2**20``).
+        memory_budget : int, optional
+            Bytes for the blocks (default: the model's ``memory_budget``).
         """
+        used, local = torch.unique(torch.cat([row, col]), return_inverse=True)
+        lrow, lcol = local[: row.numel()], local[row.numel() :]
+
+        def pairs(start: int, stop: int) -> tuple[Tensor, Tensor, Tensor | None]:
+            w = None if weight is None else weight[start:stop]
+            return lrow[start:stop], lcol[start:stop], w
+
+        return self._blocked_integral(used, pairs, row.numel(), memory_budget)
+
+    def all_pairs_integral(
+        self,
+        nodes: Tensor | None = None,
+        masked_pairs: Tensor | None = None,
+        memory_budget: int | None = None,
+    ) -> Tensor:
+        r"""Return the integral term over all pairs :math:`i < j` among ``nodes``.
+
+        The same as :meth:`integral_term` over all pairs of ``nodes``
+        (default: all nodes) with the ``masked_pairs`` (sorted keys
+        :math:`iN + j`) weighted 0, but no :math:`O(P)` index array is
+        built: each block's pairs are decoded from a range of flat
+        upper-triangle indices :math:`k` of the :math:`n` sorted nodes, row
+        :math:`a` being the last with :math:`s_a = a n - a(a+1)/2 \le k` and
+        column :math:`k - s_a + a + 1`.
+        """
+        device = self.x0.device
+        if nodes is None:
+            nodes = torch.arange(self.num_nodes, device=device)
+        nodes = torch.sort(torch.as_tensor(nodes, device=device)).values
+        n = nodes.numel()
+        lengths = torch.arange(n - 1, -1, -1, device=device)
+        starts = torch.cumsum(lengths, 0) - lengths
+
+        def pairs(start: int, stop: int) -> tuple[Tensor, Tensor, Tensor | None]:
+            k = torch.arange(start, stop, device=device)
+            a = torch.searchsorted(starts, k, right=True) - 1
+            b = k - starts[a] + a + 1
+            if masked_pairs is None:
+                return a, b, None
+            keys = nodes[a] * self.num_nodes + nodes[b]
+            return a, b, (~_isin_sorted(keys, masked_pairs)).to(self.x0.dtype)
+
+        return self._blocked_integral(nodes, pairs, n * (n - 1) // 2, memory_budget)
+
+    def _blocked_integral(
+        self, used: Tensor, pairs: Any, count: int, memory_budget: int | None
+    ) -> Tensor:
         if self.at_rest():
-            pair_integral, cells = self._pair_integral_at_rest, 1
+            cells, width = 1, self.horizon
+            states: tuple[Tensor, ...] = (
+                self.initial_positions()[used],
+                self.beta[used],
+            )
+            fn = _resting_pairs
         else:
-            pair_integral, cells = self._pair_integral, self.num_bins
-        size = max(1, chunk_cells // cells)
-        total = torch.zeros((), dtype=self.x0.dtype, device=self.x0.device)
-        for start in range(0, row.numel(), size):
-            r, c = row[start : start + size], col[start : start + size]
-            if torch.is_grad_enabled() and row.numel() > size:
-                part = grad_checkpoint(pair_integral, r, c, use_reentrant=False)
-            else:
-                part = pair_integral(r, c)
-            if weight is not None:
-                part = part * weight[start : start + size]
-            total = total + part.sum()
-        return total
+            cells, width = self.num_bins, self.bin_width
+            x, v = self._node_states(used)
+            states = (x, v, self.beta[used])
+            fn = _moving_pairs
+        size = max(1, self.block_cells(memory_budget) // cells)
+        return _BlockedPairSum.apply(fn, width, size, cells, pairs, count, *states)
 
     def log_likelihood(
         self,
@@ -834,13 +1074,8 @@ class PiVeM(nn.Module):
             Sorted keys :math:`iN + j` (:math:`i < j`) of unobserved pairs,
             left out of the integral (default: none).
         """
-        row, col = self._pairs(nodes)
-        weight = None
-        if masked_pairs is not None:
-            weight = (~_isin_sorted(row * self.num_nodes + col, masked_pairs)).to(
-                self.x0.dtype
-            )
-        return self.event_term(stats, nodes) - self.integral_term(row, col, weight)
+        integral = self.all_pairs_integral(nodes, masked_pairs)
+        return self.event_term(stats, nodes) - integral
 
     def _pairs(self, nodes: Tensor | None) -> tuple[Tensor, Tensor]:
         device = self.x0.device
@@ -1048,6 +1283,25 @@ class PiVeM(nn.Module):
 
         self.history_ = []
         params = dict(self.named_parameters())
+        with worker_threads():
+            self._fit_phases(
+                phases, split, params, batches, lr, checkpoint_dir, seed, progress
+            )
+        for param in params.values():
+            param.requires_grad_(True)
+        return self
+
+    def _fit_phases(
+        self,
+        phases: list[list[str]],
+        split: list[int],
+        params: dict[str, nn.Parameter],
+        batches: Any,
+        lr: float,
+        checkpoint_dir: str | Path | None,
+        seed: int,
+        progress: bool,
+    ) -> None:
         for k, (names, count) in enumerate(zip(phases, split, strict=True)):
             for name, param in params.items():
                 param.requires_grad_(name in names)
@@ -1069,9 +1323,6 @@ class PiVeM(nn.Module):
                     desc=f"PiVeM phase {k + 1}/{len(phases)}",
                 )
             )
-        for param in params.values():
-            param.requires_grad_(True)
-        return self
 
     # ------------------------------------------------------------------
     # persistence
@@ -1086,6 +1337,7 @@ class PiVeM(nn.Module):
             "prior_lambda": self.prior_lambda,
             "horizon": self.horizon,
             "static": self.static,
+            "memory_budget": self.memory_budget,
             "seed": self.seed,
         }
 
@@ -1124,6 +1376,119 @@ class PiVeM(nn.Module):
         model.load_state_dict(saved.state)
         model.metadata_ = saved.metadata
         return model
+
+
+def _moving_pairs(
+    x: Tensor,
+    v: Tensor,
+    beta: Tensor,
+    row: Tensor,
+    col: Tensor,
+    width: float,
+) -> Tensor:
+    """Per-pair integrals ``[P]`` over all bins of node-major ``x``, ``v``."""
+    dx = x.index_select(0, row) - x.index_select(0, col)
+    dv = v.index_select(0, row) - v.index_select(0, col)
+    values = _segment_integral_gram(
+        dx.square().sum(1),
+        (dx * dv).sum(1),
+        dv.square().sum(1),
+        (beta[row] + beta[col]).unsqueeze(-1),
+        0.0,
+        width,
+    )
+    return values.sum(-1)
+
+
+def _resting_pairs(
+    x: Tensor, beta: Tensor, row: Tensor, col: Tensor, horizon: float
+) -> Tensor:
+    """Per-pair integrals ``[P]`` of nodes resting at ``x`` ``[n, D]``."""
+    dist = (x[row] - x[col]).square().sum(-1)
+    return horizon * torch.exp(beta[row] + beta[col] - dist)
+
+
+class _BlockedPairSum(torch.autograd.Function):
+    r""":math:`\sum_p w_p f_p(\text{states})` over pair blocks, gradients included.
+
+    ``fn(*states, row, col, width)`` returns per-pair values for pairs whose
+    endpoints index dimension 0 of every state tensor; ``pairs(start, stop)``
+    returns the ``row, col`` and weights (or ``None``) of pairs
+    ``start:stop`` of ``count``, each with ``cells`` cells. The forward pass
+    evaluates block after block; when a gradient is wanted it also
+    differentiates each block at once (on copies of the rows of its own
+    nodes) and adds the result into dense accumulators, which the backward
+    pass only scales. No graph spans more than one block.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        fn: Any,
+        width: float,
+        size: int,
+        cells: int,
+        pairs: Any,
+        count: int,
+        *states: Tensor,
+    ) -> Tensor:
+        need = any(ctx.needs_input_grad[6:])
+        workers = min(_worker_count(), max(1, count * cells // _CELLS_PER_WORKER))
+        if workers > 1:
+            # at least _BLOCKS_PER_WORKER blocks each, so that a worker held up
+            # by another process delays the end by a small block only
+            even = -(-count // (workers * _BLOCKS_PER_WORKER))
+            size = max(1, min(size, max(even, _MIN_BLOCK_CELLS // cells)))
+        starts = range(0, count, size)
+        workers = min(workers, len(starts))
+        lock = threading.Lock()
+        cursor = iter(starts)
+
+        def work() -> tuple[Tensor, list[Tensor]]:
+            total = torch.zeros((), dtype=states[0].dtype, device=states[0].device)
+            grads = [torch.zeros_like(s) for s in states] if need else []
+            while True:
+                with lock:
+                    start = next(cursor, None)
+                if start is None:
+                    return total, grads
+                r, c, w = pairs(start, min(start + size, count))
+                nodes, local = torch.unique(torch.cat([r, c]), return_inverse=True)
+                lr, lc = local[: r.numel()], local[r.numel() :]
+                parts = [s.index_select(0, nodes) for s in states]
+                with torch.set_grad_enabled(need):
+                    for p in parts:
+                        p.requires_grad_(need)
+                    values = fn(*parts, lr, lc, width)
+                    value = values.sum() if w is None else (values * w).sum()
+                    if need:
+                        for g, d in zip(
+                            grads, torch.autograd.grad(value, parts), strict=True
+                        ):
+                            g.index_add_(0, nodes, d)
+                total = total + value.detach()
+
+        # every kernel of a block runs on one thread (see worker_threads)
+        with worker_threads(_worker_count()):
+            if workers <= 1:
+                results = [work()]
+            else:
+                with ThreadPoolExecutor(workers) as pool:
+                    futures = [pool.submit(work) for _ in range(workers)]
+                    results = [f.result() for f in futures]
+        total = sum((r[0] for r in results[1:]), results[0][0])
+        if need:
+            grads = [
+                sum((r[1][k] for r in results[1:]), results[0][1][k])
+                for k in range(len(states))
+            ]
+            ctx.save_for_backward(*grads)
+        return total
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        grads = ctx.saved_tensors
+        return (None,) * 6 + tuple(grad_out * g for g in grads)
 
 
 def _isin_sorted(keys: Tensor, sorted_keys: Tensor) -> Tensor:

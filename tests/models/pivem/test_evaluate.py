@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from dyngraph.data import latent_space_network
+from dyngraph.models.pivem import FORECAST_RULES
 from dyngraph.models.pivem.evaluate import evaluate, evaluation_split
 
 
@@ -37,6 +38,12 @@ def test_recovery_beats_static_baseline_on_synthetic_network(one_thread):
     assert auc["completion"]["pivem"] > 0.85, auc
     # extrapolating past the horizon is harder, but still beats static
     assert auc["future"]["pivem"] > auc["future"]["static_ldm"], auc
+    # every forecast rule is reported; the default dynamic rule (recency-
+    # weighted rate) beats positions frozen at x(T), which few events pin
+    future = auc["future"]
+    assert {f"pivem_{r}" for r in FORECAST_RULES} <= set(future), future
+    assert future["pivem"] == future["pivem_recent"]
+    assert future["pivem_recent"] > future["pivem_static"] + 0.02, future
     for task in ("completion", "future"):
         assert auc[task]["pivem"] > auc[task]["preferential_attachment"] + 0.1, auc
     # the static model really has zero velocities

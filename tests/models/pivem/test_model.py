@@ -8,7 +8,14 @@ from scipy.integrate import quad
 
 from dyngraph.data import EventStream
 from dyngraph.models import PiVeM
-from dyngraph.models.pivem import bin_statistics, segment_integral, to_unit_interval
+from dyngraph.models.pivem import (
+    FORECAST_RULES,
+    bin_statistics,
+    segment_integral,
+    to_unit_interval,
+)
+from dyngraph.models.pivem import model as pivem_model
+from dyngraph.models.pivem.model import worker_threads
 
 F64 = torch.float64
 
@@ -169,9 +176,9 @@ def test_integral_term_matches_pairwise_quadrature_and_sum_of_bins():
             for a, b in itertools.pairwise(edges)
         )
     assert total.item() == pytest.approx(expected, rel=1e-9)
-    # chunked evaluation with checkpointing gives the same value and gradient
-    chunked = model.integral_term(row, col, chunk_cells=model.num_bins * 2)
-    torch.testing.assert_close(chunked, total)
+    # blocks of two pairs give the same value
+    blocked = model.integral_term(row, col, memory_budget=1)
+    torch.testing.assert_close(blocked, total)
     # an arbitrary interval across bins (and past the horizon, static)
     a, b = 0.2, 1.3
     got = model.integrated_intensity(torch.tensor(0), torch.tensor(3), a, b).item()
@@ -403,3 +410,86 @@ def test_load_refuses_files_that_are_not_pivem_checkpoints(tmp_path):
     torch.save({"config": {}, "state_dict": {}}, plain)
     with pytest.raises(CheckpointError, match=str(plain)):
         PiVeM.load(plain)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("moving", [True, False])
+def test_blocked_likelihood_equals_unblocked_in_value_and_gradient(
+    threads, moving, monkeypatch
+):
+    # a small graph whose N x B cells are cut into blocks of one pair each
+    model = _random_model(n=9, bins=5)
+    if not moving:
+        model.v.requires_grad_(False)
+        with torch.no_grad():
+            model.v.zero_()
+    gen = torch.Generator().manual_seed(3)
+    src, dst = torch.randint(9, (2, 200), generator=gen)
+    t = torch.sort(torch.rand(200, generator=gen, dtype=torch.float64)).values
+    stats = bin_statistics(EventStream(src, dst, t, num_nodes=9), model.num_bins)
+    masked = torch.tensor([0 * 9 + 3, 2 * 9 + 7])
+    row, col = model._pairs(None)
+    weight = (~torch.isin(row * 9 + col, masked)).double()
+
+    def unblocked() -> torch.Tensor:
+        if model.at_rest():
+            parts = model._pair_integral_at_rest(row, col)
+        else:
+            parts = model._pair_integral(row, col)
+        return model.event_term(stats) - (parts * weight).sum()
+
+    def grads(value: torch.Tensor) -> list[torch.Tensor]:
+        params = [p for p in model.parameters() if p.requires_grad]
+        return list(torch.autograd.grad(value, params, allow_unused=True))
+
+    # every block to the worker threads, however small the graph
+    monkeypatch.setattr(pivem_model, "_CELLS_PER_WORKER", 1)
+    with worker_threads(threads):
+        model.memory_budget = 1  # one pair per block
+        assert model.block_cells() == model.num_bins
+        blocked = model.log_likelihood(stats, None, masked)
+        blocked_grads = grads(blocked)
+    reference = unblocked()
+    torch.testing.assert_close(blocked, reference, rtol=1e-10, atol=0)
+    for got, want in zip(blocked_grads, grads(reference), strict=True):
+        if want is None:
+            assert got is None or not got.any()
+        else:
+            torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_forecast_rules_inside_and_past_the_horizon():
+    model = _random_model(n=5, bins=4, horizon=0.8)
+    row, col = model._pairs(None)
+    # inside the training period every rule is the exact integral
+    exact = model.integrated_intensity(row, col, 0.1, 0.55)
+    for rule in FORECAST_RULES:
+        torch.testing.assert_close(model.forecast(row, col, 0.1, 0.55, rule), exact)
+    # past it: static and last_velocity are the extrapolated integrals
+    for rule in ("static", "last_velocity"):
+        torch.testing.assert_close(
+            model.forecast(row, col, 0.85, 0.9, rule),
+            model.integrated_intensity(row, col, 0.85, 0.9, extrapolate=rule),
+        )
+    bins = model.bin_integrals(row, col)
+    torch.testing.assert_close(bins.sum(-1), model._pair_integral(row, col))
+    # integrated: the whole-period mean rate; recent: a weighted mean that
+    # tends to the last bin's mean rate (h -> 0) and the whole period (h -> inf)
+    length = 0.05
+    whole = model.forecast(row, col, 0.85, 0.9, "integrated")
+    torch.testing.assert_close(whole, length * bins.sum(-1) / 0.8)
+    last = model.forecast(row, col, 0.85, 0.9, "recent", timescale=1e-4)
+    torch.testing.assert_close(last, length * bins[:, -1] / model.bin_width)
+    wide = model.forecast(row, col, 0.85, 0.9, "recent", timescale=1e6)
+    torch.testing.assert_close(wide, whole)
+    # a window across the horizon: the exact part plus the forecast part
+    across = model.forecast(row, col, 0.75, 0.9, "recent")
+    torch.testing.assert_close(
+        across,
+        model.integrated_intensity(row, col, 0.75, 0.8)
+        + 2 * model.forecast(row, col, 0.85, 0.9, "recent"),
+    )
+    with pytest.raises(ValueError, match="rule"):
+        model.forecast(row, col, 0.85, 0.9, "gp")
+    with pytest.raises(ValueError, match="timescale"):
+        model.forecast(row, col, 0.85, 0.9, "recent", timescale=0)
