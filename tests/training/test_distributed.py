@@ -1,7 +1,7 @@
 """Data-parallel fits on two CPU processes (gloo) against one process.
 
-The workers are spawned with :mod:`torch.multiprocessing` and given the
-environment torchrun would set; each runs :func:`dyngraph.training.fit` on a
+The workers are started by :func:`tests.distributed.run_on_processes` with
+the environment torchrun would set; each runs :func:`dyngraph.training.fit` on a
 small float64 regression whose loss is a global mean over sharded batches,
 with per-rank noise so that per-rank generators matter.
 """
@@ -9,17 +9,15 @@ with per-rank noise so that per-rank generators matter.
 from __future__ import annotations
 
 import json
-import os
-import socket
 from pathlib import Path
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 from torch import nn
 
 from dyngraph.training import NonFiniteLossError, fit
 from dyngraph.training import distributed as dist
+from tests.distributed import run_on_processes
 
 N, D, BATCH, EPOCHS = 96, 5, 32, 4
 
@@ -100,42 +98,11 @@ def scenarios(root: Path) -> None:
     run_fit(root / "resumed", EPOCHS, root / "resumed" / "fit.pt", noisy=True)
 
 
-def _worker(rank: int, world: int, port: int, root: Path) -> None:
-    os.environ.update(
-        RANK=str(rank),
-        WORLD_SIZE=str(world),
-        LOCAL_RANK=str(rank),
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-        DYNGRAPH_DIST_TIMEOUT="60",
-    )
-    torch.set_num_threads(1)
-    ctx = dist.setup(backend="gloo")
-    assert ctx.world_size == world and ctx.rank == rank
-    try:
-        scenarios(root)
-    finally:
-        dist.teardown()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Run :func:`scenarios` on two gloo processes; return their folder."""
     root = tmp_path_factory.mktemp("ddp")
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    mp.start_processes(
-        _worker,
-        args=(2, _free_port(), root),
-        nprocs=2,
-        join=True,
-        start_method=method,
-    )
+    run_on_processes(scenarios, root)
     return root
 
 

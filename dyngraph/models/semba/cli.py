@@ -85,7 +85,7 @@ def fit_from_recipe(
     from dyngraph.data import EventStream, chronological_split, load
     from dyngraph.models.semba.evaluate import evaluate_model
     from dyngraph.models.semba.model import SEMBA, TASKS
-    from dyngraph.training import check_resumable, seed_everything
+    from dyngraph.training import check_resumable, distributed, seed_everything
 
     check_recipe(recipe)
     dataset = dataset or recipe.data.dataset
@@ -124,9 +124,10 @@ def fit_from_recipe(
     output.mkdir(parents=True, exist_ok=True)
     stem = f"semba-{dataset}-{task}"
     checkpoint = output / f"{stem}.ckpt"
-    if not resume:
+    if not resume and distributed.is_main():
         checkpoint.unlink(missing_ok=True)
-    elif checkpoint.exists():
+    distributed.barrier()  # under torchrun: no rank sees the old checkpoint
+    if resume and checkpoint.exists():
         check_resumable(
             checkpoint,
             model,
@@ -145,6 +146,8 @@ def fit_from_recipe(
         checkpoint=checkpoint,
         progress=progress,
     )
+    if not distributed.is_main():  # under torchrun, rank 0 evaluates and writes
+        return output / f"{stem}.pt"
     metrics, _ = evaluate_model(model, stream, split, batch_size=batch_size, seed=seed)
     path = model.save(output / f"{stem}.pt")
     report = {
@@ -173,7 +176,10 @@ def _run(args: argparse.Namespace) -> int:
         root=args.root,
         url=args.url,
     )
-    print(f"saved {path}")
+    from dyngraph.training import distributed
+
+    if distributed.is_main():
+        print(f"saved {path}")
     return 0
 
 

@@ -47,7 +47,7 @@ from dyngraph.data.loader import TemporalBatch, TemporalBatchLoader
 from dyngraph.data.sampling import NegativeSampler
 from dyngraph.data.splits import TemporalSplit, chronological_split
 from dyngraph.metrics import average_precision, f1_scores, rmse, roc_auc
-from dyngraph.training import FitResult, fit
+from dyngraph.training import FitResult, distributed, fit
 from dyngraph.training import checkpoint as ckpt
 
 __all__ = [
@@ -676,7 +676,14 @@ class SignedTemporalModel(nn.Module):
         )
 
     def loss(self, batch: TemporalBatch) -> Tensor:
-        """Task loss of ``batch`` from the state before it (see the class)."""
+        """Task loss of ``batch`` from the state before it (see the class).
+
+        Under torchrun (several processes) each rank scores its shard of the
+        batch's pairs (:meth:`_sharded_loss`); every rank still observes the
+        whole batch, so the memory stays the same on all of them.
+        """
+        if distributed.context().distributed:
+            return self._sharded_loss(batch)
         events = batch.events
         src, dst, _ = self._pairs(batch)
         out = self.score(src, dst)
@@ -699,6 +706,48 @@ class SignedTemporalModel(nn.Module):
         target[:b] = (sign < 0).long()
         weight = out.new_tensor([1.0, self.neg_weight, 1.0])
         return F.cross_entropy(out, target, weight=weight)
+
+    def _sharded_loss(self, batch: TemporalBatch) -> Tensor:
+        r"""Return this rank's part of :meth:`loss`, scaled for DDP's average.
+
+        With per-pair losses :math:`\ell_p`, weights :math:`w_p` (class or
+        sign weights, 1 otherwise) and the pairs :math:`P_r` of rank
+        :math:`r` out of :math:`W`, rank :math:`r` returns
+        :math:`W \sum_{p \in P_r} w_p \ell_p / \sum_p w_p`; DDP averages
+        the ranks' gradients, which gives the gradient of the one-process
+        loss of the whole batch.
+        """
+        events = batch.events
+        src, dst, _ = self._pairs(batch)
+        device = self.lin_out.weight.device
+        part = distributed.shard(src.numel())
+        out = self.score(src[part], dst[part])
+        b = events.num_events
+        sign = self._signs(events).to(device)
+        if self.task == "weight":
+            target = sign.float() * self._weights(events) / self.weight_scale
+            weight = torch.ones_like(target)
+            per = (out - target[part]) ** 2
+        elif self.task == "sign":
+            target = (sign > 0).float()
+            weight = torch.where(sign > 0, 1.0, self.neg_weight)
+            per = F.binary_cross_entropy_with_logits(
+                out, target[part], reduction="none"
+            )
+        elif self.task == "existence":
+            target = torch.zeros(src.numel(), device=device)
+            target[:b] = 1.0
+            weight = torch.ones_like(target)
+            per = F.binary_cross_entropy_with_logits(
+                out, target[part], reduction="none"
+            )
+        else:
+            target = torch.full((src.numel(),), 2, dtype=torch.long, device=device)
+            target[:b] = (sign < 0).long()
+            weight = out.new_tensor([1.0, self.neg_weight, 1.0])[target]
+            per = F.cross_entropy(out, target[part], reduction="none")
+        world = distributed.context().world_size
+        return (weight[part] * per).sum() * world / weight.sum()
 
     def forward(self, batch: TemporalBatch) -> Tensor:
         """Training loss of ``batch`` from the state before it (:meth:`loss`)."""
@@ -848,10 +897,21 @@ class SignedTemporalModel(nn.Module):
             return metrics
 
         optimizer = torch.optim.Adam(self.parameters(), lr=lr)
+        # under torchrun: DDP averages the gradients; the memory is a buffer
+        # that every rank updates alike, so it is not broadcast
+        wrapped = distributed.wrap(
+            self, find_unused_parameters=True, broadcast_buffers=False
+        )
+
+        def step(batch: TemporalBatch) -> Tensor:
+            loss = wrapped(batch)
+            self.observe(batch.events)
+            return loss
+
         begin = time.perf_counter()
         result = fit(
-            self,
-            self.training_step,
+            wrapped,
+            step,
             epochs=epochs,
             optimizer=optimizer,
             batches=batches,
