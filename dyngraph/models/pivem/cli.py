@@ -71,7 +71,7 @@ def fit_from_recipe(
     """
     from dyngraph.data import EventStream, load
     from dyngraph.models.pivem.model import PiVeM, to_unit_interval
-    from dyngraph.training import check_resumable
+    from dyngraph.training import check_resumable, distributed
 
     check_recipe(recipe)
     name = dataset or recipe.data.dataset
@@ -83,9 +83,10 @@ def fit_from_recipe(
     model = PiVeM(unit.num_nodes, seed=fit_cfg.seed, **asdict(recipe.model))
     output = Path(output)
     checkpoints = output / "checkpoints"
-    if not resume:
+    if not resume and distributed.is_main():
         for old in checkpoints.glob("phase*.pt"):
             old.unlink()
+    distributed.barrier()  # under torchrun: no rank sees the old checkpoints
     for old in sorted(checkpoints.glob("phase*.pt")):
         check_resumable(
             old,
@@ -103,6 +104,8 @@ def fit_from_recipe(
         seed=fit_cfg.seed,
         progress=progress,
     )
+    if not distributed.is_main():  # under torchrun, rank 0 writes
+        return output / "pivem.pt"
     path = model.save(output / "pivem.pt", dataset=name, time_range=(t0, t1))
     if model.dim == 2:
         import matplotlib
@@ -127,7 +130,10 @@ def _run(args: argparse.Namespace) -> int:
         root=args.root,
         url=args.url,
     )
-    print(f"saved {path}")
+    from dyngraph.training import distributed
+
+    if distributed.is_main():
+        print(f"saved {path}")
     return 0
 
 

@@ -51,7 +51,7 @@ import torch
 from torch import Tensor, nn
 
 from dyngraph.data.events import EventStream
-from dyngraph.training import FitResult, checkpoint, fit
+from dyngraph.training import FitResult, checkpoint, distributed, fit
 
 __all__ = [
     "FORECAST_RULES",
@@ -888,7 +888,13 @@ class PiVeM(nn.Module):
     # ------------------------------------------------------------------
     # likelihood and prior
 
-    def event_term(self, stats: BinStatistics, nodes: Tensor | None = None) -> Tensor:
+    def event_term(
+        self,
+        stats: BinStatistics,
+        nodes: Tensor | None = None,
+        *,
+        shard: distributed.Context | None = None,
+    ) -> Tensor:
         r"""Return the event term :math:`\sum_e \log\lambda_{i_e j_e}(t_e)`.
 
         Parameters
@@ -897,6 +903,9 @@ class PiVeM(nn.Module):
             The training events' statistics.
         nodes : Tensor, optional
             Restrict to pairs with both endpoints in ``nodes`` (default: all).
+        shard : Context, optional
+            Sum only this rank's contiguous share of the (pair, bin) records
+            (:func:`dyngraph.training.distributed.shard`; default: all).
         """
         row, col, b = stats.row, stats.col, stats.bin
         n, s1, s2 = stats.count, stats.s1, stats.s2
@@ -905,6 +914,9 @@ class PiVeM(nn.Module):
             inside[nodes] = True
             keep = inside[row] & inside[col]
             row, col, b, n, s1, s2 = (z[keep] for z in (row, col, b, n, s1, s2))
+        if shard is not None:
+            part = distributed.shard(row.numel(), shard)
+            row, col, b, n, s1, s2 = (z[part] for z in (row, col, b, n, s1, s2))
         used, local = torch.unique(torch.cat([row, col]), return_inverse=True)
         x, v = self._node_states(used)
         lrow, lcol = local[: row.numel()], local[row.numel() :]
@@ -1008,6 +1020,8 @@ class PiVeM(nn.Module):
         nodes: Tensor | None = None,
         masked_pairs: Tensor | None = None,
         memory_budget: int | None = None,
+        *,
+        shard: distributed.Context | None = None,
     ) -> Tensor:
         r"""Return the integral term over all pairs :math:`i < j` among ``nodes``.
 
@@ -1017,7 +1031,9 @@ class PiVeM(nn.Module):
         built: each block's pairs are decoded from a range of flat
         upper-triangle indices :math:`k` of the :math:`n` sorted nodes, row
         :math:`a` being the last with :math:`s_a = a n - a(a+1)/2 \le k` and
-        column :math:`k - s_a + a + 1`.
+        column :math:`k - s_a + a + 1`. With ``shard`` (a
+        :class:`~dyngraph.training.distributed.Context`) only that rank's
+        contiguous share of the flat indices is summed.
         """
         device = self.x0.device
         if nodes is None:
@@ -1036,7 +1052,17 @@ class PiVeM(nn.Module):
             keys = nodes[a] * self.num_nodes + nodes[b]
             return a, b, (~_isin_sorted(keys, masked_pairs)).to(self.x0.dtype)
 
-        return self._blocked_integral(nodes, pairs, n * (n - 1) // 2, memory_budget)
+        count = n * (n - 1) // 2
+        if shard is None:
+            return self._blocked_integral(nodes, pairs, count, memory_budget)
+        part = distributed.shard(count, shard)
+
+        def share(start: int, stop: int) -> tuple[Tensor, Tensor, Tensor | None]:
+            return pairs(part.start + start, part.start + stop)
+
+        return self._blocked_integral(
+            nodes, share, part.stop - part.start, memory_budget
+        )
 
     def _blocked_integral(
         self, used: Tensor, pairs: Any, count: int, memory_budget: int | None
@@ -1165,8 +1191,22 @@ class PiVeM(nn.Module):
         unbiased estimate of the full likelihood and the prior's weight does
         not depend on the batch size. ``scale_likelihood=False`` reproduces
         the reference implementation (unscaled batch likelihood).
+
+        Under torchrun (several processes) each rank evaluates a contiguous
+        share of the batch's events and pairs, scaled by the number of
+        ranks, plus the whole prior: DDP's average of the ranks' gradients
+        is then the gradient of the one-process loss.
         """
-        loglik = self.log_likelihood(stats, nodes, masked_pairs)
+        world = distributed.context()
+        if world.distributed:
+            # this rank's share of the events and pairs, times the world size:
+            # DDP's average of the ranks' gradients is the whole batch's
+            loglik = world.world_size * (
+                self.event_term(stats, nodes, shard=world)
+                - self.all_pairs_integral(nodes, masked_pairs, shard=world)
+            )
+        else:
+            loglik = self.log_likelihood(stats, nodes, masked_pairs)
         if scale_likelihood and nodes is not None:
             b = torch.as_tensor(nodes).numel()
             loglik = loglik * (self.num_nodes * (self.num_nodes - 1) / (b * (b - 1)))
@@ -1313,7 +1353,8 @@ class PiVeM(nn.Module):
             )
             self.history_.append(
                 fit(
-                    self,
+                    # under torchrun: DDP over this phase's trainable parameters
+                    distributed.wrap(self, broadcast_buffers=False),
                     epochs=count,
                     optimizer=optimizer,
                     batches=batches(k),

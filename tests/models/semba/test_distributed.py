@@ -65,11 +65,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize("task", TASKS)
 def test_two_processes_fit_semba_like_one(runs, task) -> None:
-    """Same losses and parameters to 1e-6 after two epochs.
+    """Same losses (to 1e-6) and parameters (to 1e-8) after two epochs.
 
-    Not bit-equal: the shards' gradients are summed in another order, and
-    although the parameters are float64, event times and targets enter in
-    float32, so differences of float32's round-off (1.5e-8 seen) appear.
+    Not bit-equal: the shards' gradients are summed in another order. The
+    parameters are float64, but the recorded loss goes through float32
+    targets, hence its looser tolerance.
 
     Without dropout: with it, the ranks draw their masks from their own
     generators, so a run is reproducible for a world size but not equal to
@@ -79,5 +79,6 @@ def test_two_processes_fit_semba_like_one(runs, task) -> None:
     assert one["loss"] == pytest.approx(two["loss"], rel=1e-6, abs=0)
     assert one["weights"].keys() == two["weights"].keys()
     for key, value in one["weights"].items():
-        a, b = torch.tensor(value), torch.tensor(two["weights"][key])
-        assert (b - a).abs().max() <= 1e-6, (key, float((b - a).abs().max()))
+        a = torch.tensor(value, dtype=torch.float64)
+        b = torch.tensor(two["weights"][key], dtype=torch.float64)
+        assert (b - a).abs().max() <= 1e-8, (key, float((b - a).abs().max()))
