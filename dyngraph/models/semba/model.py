@@ -903,7 +903,7 @@ class SignedTemporalModel(nn.Module):
             self, find_unused_parameters=True, broadcast_buffers=False
         )
 
-        def step(batch: TemporalBatch) -> Tensor:
+        def step(batch: TemporalBatch) -> Tensor:  # training_step through DDP
             loss = wrapped(batch)
             self.observe(batch.events)
             return loss
@@ -911,7 +911,7 @@ class SignedTemporalModel(nn.Module):
         begin = time.perf_counter()
         result = fit(
             wrapped,
-            step,
+            self.training_step if wrapped is self else step,
             epochs=epochs,
             optimizer=optimizer,
             batches=batches,
