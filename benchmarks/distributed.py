@@ -11,7 +11,9 @@ processes and the largest absolute difference of any fitted parameter.
   100 bins), 3 epochs (one per phase), float64;
 - SEMBA on Bitcoin-OTC: the sign task, 1 epoch, dropout 0 (with dropout the
   ranks draw their own masks, so parameters would differ by design), float32;
-- graph ODE on Gray-Scott 32x32: 2 epochs, float32.
+- graph ODE on Gray-Scott 32x32: 2 epochs, float32;
+- MixER on CoDA's Lotka-Volterra split: 10 outer steps, float32
+  (trajectories/s counts trajectories integrated per inner step).
 
 Run from the repository root: ``python benchmarks/distributed.py``.
 """
@@ -106,7 +108,28 @@ def graphode_job(data: Path) -> tuple[float, float, dict[str, torch.Tensor]]:
     return seconds, 2 * windows / seconds, params
 
 
-JOBS = {"pivem": pivem_job, "semba": semba_job, "graphode": graphode_job}
+def mixer_job(data: Path) -> tuple[float, float, dict[str, torch.Tensor]]:
+    from dyngraph.systems import lotka_volterra_split
+
+    MixER = family("mixer").MixER
+    lv = lotka_volterra_split()
+    model = MixER(9, 2, num_experts=3, seed=0)
+    trajectories = lv.train.x.shape[0] * lv.train.x.shape[1]
+    steps = 10 * (12 + 12)  # outer steps x (context + model inner steps)
+    dist.barrier()
+    start = time.perf_counter()
+    model.fit(lv.train, outer_steps=10, lr=1e-2, lr_context=1e-2, progress=False)
+    seconds = time.perf_counter() - start
+    params = {k: v.detach().clone() for k, v in model.named_parameters()}
+    return seconds, steps * trajectories / seconds, params
+
+
+JOBS = {
+    "pivem": pivem_job,
+    "semba": semba_job,
+    "graphode": graphode_job,
+    "mixer": mixer_job,
+}
 
 
 def _worker(rank: int, world: int, port: int, name: str, data: Path, out: Path):
@@ -153,7 +176,12 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", default=list(JOBS), choices=JOBS)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    units = {"pivem": "pairs/s", "semba": "events/s", "graphode": "windows/s"}
+    units = {
+        "pivem": "pairs/s",
+        "semba": "events/s",
+        "graphode": "windows/s",
+        "mixer": "trajectories/s",
+    }
     results: dict[str, Any] = {}
     headline: dict[str, float] = {}
     print("family | s, 1 proc | s, 2 procs | unit | 1 proc | 2 procs | speed-up | diff")

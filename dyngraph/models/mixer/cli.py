@@ -102,7 +102,7 @@ def fit_from_recipe(
         plot_loss_matrix,
         plot_trajectories,
     )
-    from dyngraph.training import check_resumable
+    from dyngraph.training import check_resumable, distributed
 
     name = split or recipe.data.split
     _check(recipe, name)
@@ -114,9 +114,10 @@ def fit_from_recipe(
     )
     output = Path(output)
     path = output / "checkpoints" / "fit.pt"
-    if not resume:
+    if not resume and distributed.is_main():
         path.unlink(missing_ok=True)
-    elif path.exists():
+    distributed.barrier()  # under torchrun: no rank sees the old checkpoint
+    if resume and path.exists():
         check_resumable(
             path,
             model,
@@ -158,6 +159,10 @@ def fit_from_recipe(
             progress=progress,
         )
         metrics["adapt"] = model.evaluate(data.adapt_test, adapted)
+    # under torchrun every rank ran the same adaptation (its fits are
+    # collectives); rank 0 writes
+    if not distributed.is_main():
+        return output / "mixer.pt"
     saved = model.save(output / "mixer.pt", split=name, seed=recipe.data.seed)
     (output / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     fig = plot_trajectories(model, train)
@@ -178,6 +183,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         recipe.fit.epochs = args.epochs
     path = fit_from_recipe(recipe, args.split, Path(args.output), args.resume)
+    from dyngraph.training import distributed
+
+    if not distributed.is_main():
+        return 0
     metrics = json.loads((path.parent / "metrics.json").read_text())
     print(f"test MSE {metrics['test']['mse']:.4g}", end="")
     if "adapt" in metrics:

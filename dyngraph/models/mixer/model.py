@@ -84,7 +84,7 @@ from torchdiffeq import odeint
 
 from dyngraph.models.mixer.experts import EXPERTS, ExpertBank
 from dyngraph.systems.environments import Environments
-from dyngraph.training import FitResult, checkpoint, fit
+from dyngraph.training import FitResult, checkpoint, distributed, fit
 
 __all__ = ["GATE_UPDATES", "GateUpdateInfo", "MixER", "MixERBatch"]
 
@@ -531,8 +531,22 @@ class MixER(nn.Module):
     """Weight of the contexts' L1 penalty in :meth:`forward` (set by :meth:`fit`)."""
 
     def forward(self, batch: MixERBatch) -> Tensor:
-        """Return the loss of one PAM step: mean environment MSE + proximal term."""
-        loss = self.env_losses(batch.x, batch.t).mean()
+        """Return the loss of one PAM step: mean environment MSE + proximal term.
+
+        Under torchrun (several processes) each rank integrates its share of
+        every environment's trajectories; its squared errors are summed,
+        divided by the whole batch's count and multiplied by the number of
+        ranks, so DDP's average of the gradients is the one-process one.
+        The penalties depend on the parameters only and are the same on
+        every rank.
+        """
+        world = distributed.context()
+        if world.distributed:
+            x = batch.x[:, distributed.shard(batch.x.shape[1], world)]
+            pred = self.predict(x[:, :, 0], batch.t)
+            loss = distributed.global_mean((pred - x).pow(2).sum(), batch.x.numel())
+        else:
+            loss = self.env_losses(batch.x, batch.t).mean()
         if self.context_l1_ > 0:
             loss = loss + self.context_l1_ * self.contexts.abs().mean()
         moving = (
@@ -672,7 +686,8 @@ class MixER(nn.Module):
                 toggle(None)
 
         self.history_: FitResult = fit(
-            self,
+            # under torchrun: DDP; the phase's frozen parameters get no gradient
+            distributed.wrap(self, find_unused_parameters=True),
             epochs=outer_steps,
             optimizer=optimizer,
             batches=batches,
