@@ -394,19 +394,12 @@ def rmse(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     float
         The RMSE.
     """
-    pred = _tensor("y_pred", y_pred).to(torch.float64)
-    truth = _tensor("y_true", y_true, pred.device).to(torch.float64)
-    if truth.shape != pred.shape:
-        raise ValueError(
-            f"`y_true` has shape {list(truth.shape)} but `y_pred` has "
-            f"{list(pred.shape)}; they must match"
-        )
-    if truth.numel() == 0:
-        raise ValueError("`y_true` is empty; there is nothing to evaluate")
+    truth, pred = _pair(y_true, y_pred)
     return float(torch.sqrt(torch.mean((pred - truth) ** 2)))
 
 
 def _pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[Tensor, Tensor]:
+    """Return targets and predictions in float64, of one shape, not empty."""
     pred = _tensor("y_pred", y_pred).to(torch.float64)
     truth = _tensor("y_true", y_true, pred.device).to(torch.float64)
     if truth.shape != pred.shape:
@@ -478,14 +471,8 @@ def adjusted_rand_index(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
 
 
 def _rollout_inputs(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[Tensor, Tensor]:
-    pred = _tensor("y_pred", y_pred).to(torch.float64)
-    truth = _tensor("y_true", y_true, pred.device).to(torch.float64)
-    if truth.shape != pred.shape:
-        raise ValueError(
-            f"`y_true` has shape {list(truth.shape)} but `y_pred` has "
-            f"{list(pred.shape)}; they must match"
-        )
-    if truth.dim() < 3 or truth.numel() == 0:
+    truth, pred = _pair(y_true, y_pred)
+    if truth.dim() < 3:
         raise ValueError(
             "`y_true` must have shape [B, S, ...] (trajectories, steps, then the "
             f"field), got {list(truth.shape)}"
