@@ -172,7 +172,7 @@ def run_quality(names: list[str], save=None) -> dict:
                 ),
                 future.label,
             )["roc_auc"]
-            for h in (0.01, 0.03, 0.09, 0.3, 1.0)
+            for h in (0.003, 0.01, 0.027, 0.09, 0.3, 1.0)
         }
         out[name] = {
             "events": stream.num_events,
@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         "num_communities": 10,
         "prior_lambda": 1e5,
         "split": {"future_ratio": 0.1, "mask_ratio": 0.2, "radius": 1e-3},
-        "forecast_default": "recent (timescale = horizon / 10)",
+        "forecast_default": "recent (timescale 3 bins, up to the last bin with events)",
     }
     results["machine"] = {
         "python": sys.version.split()[0],

@@ -14,10 +14,10 @@ The protocol follows the PiVeM paper's reference experiments:
 3. Every method scores a window by its expected number of events; for
    PiVeM that is :math:`\int_{t_0}^{t_1}\lambda_{ij}(t)\,dt`. Future windows
    lie past the training horizon and are scored by a forecast rule of
-   :meth:`PiVeM.forecast` (default ``"recent"``: the recency-weighted rate
-   of the training period; also ``"static"``, positions frozen at
-   :math:`x_i(T)`, ``"last_velocity"`` and the reference's
-   ``"integrated"``, the whole-period rate).
+   :meth:`PiVeM.forecast` (default ``"recent"``: the rate of the observed
+   training period weighted by recency, timescale three bins; also
+   ``"static"``, positions frozen at :math:`x_i(T)`, ``"last_velocity"``
+   and the reference's ``"integrated"``, the whole-period rate).
 4. ROC-AUC and average precision from :mod:`dyngraph.metrics`.
 
 Baselines in the same run: the static latent distance model (PiVeM with

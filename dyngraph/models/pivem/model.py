@@ -538,6 +538,8 @@ class PiVeM(nn.Module):
         self.log_lengthscale = nn.Parameter(torch.empty((), **kw))
         self.log_c = nn.Parameter(torch.empty((), **kw))
         self.q = nn.Parameter(torch.empty(num_nodes, num_communities, **kw))
+        # end of the observed activity (set by fit), saved with the model
+        self.register_buffer("observed_end", torch.tensor(float(horizon), **kw))
         self.history_ = []
         self.metadata_: dict[str, Any] = {}
         self.reset_parameters()
@@ -812,23 +814,28 @@ class PiVeM(nn.Module):
         :math:`L = (t_1 - \max(t_0, T))_+`, is forecast by ``rule``:
 
         * ``"recent"`` (default): :math:`L` times the pair's recent rate,
-          the average of its rate over the training period weighted by
-          :math:`w(t) = e^{-(T - t)/h}`, taken bin by bin,
+          the average of its rate over the observed training period
+          weighted by :math:`w(t) = e^{-(T_o - t)/h}`, taken bin by bin,
 
           .. math::
 
-              \bar\lambda_{ij} = \frac{\sum_b w_b\int_{t_b}^{t_{b+1}}
-              \lambda_{ij}\,dt}{\Delta\sum_b w_b},\qquad
-              w_b = e^{-(T - \bar t_b)/h},
+              \bar\lambda_{ij} = \frac{\sum_{t_b < T_o} w_b
+              \int_{t_b}^{t_{b+1}}\lambda_{ij}\,dt}{\Delta\sum_{t_b < T_o}
+              w_b},\qquad w_b = e^{-(T_o - \bar t_b)/h},
 
-          with :math:`\bar t_b` the bin centres and the timescale
-          :math:`h` (default: :math:`T / 10`). The last bins of a
-          trajectory are constrained by few events, so freezing the
-          positions there (``"static"``) reads a noisy estimate; the
-          weighting averages over the last :math:`\sim h` of the
-          trajectory while still following its drift. :math:`h \to 0`
-          approaches ``"static"`` (the last bin), :math:`h \to \infty`
-          ``"integrated"``.
+          with :math:`\bar t_b` the bin centres, :math:`T_o` the end of the
+          last bin holding a training event (the buffer ``observed_end``,
+          set by :meth:`fit`; :math:`T` before a fit) and the timescale
+          :math:`h` (default: :math:`3\Delta`, three bins). Two reasons:
+          the last bins of a trajectory are constrained by few events, so
+          freezing the positions at :math:`x(T)` (``"static"``) reads a
+          noisy estimate, while the weighting averages over the last
+          :math:`\sim h` of the trajectory and still follows its drift;
+          and bins after the last event are fitted to no event at all
+          (their rates only fall under the integral term), so they carry no
+          information about who interacts next and are left out.
+          :math:`h \to 0` approaches the last observed bin's mean rate,
+          :math:`h \to \infty` the mean rate up to :math:`T_o`.
         * ``"static"``: positions frozen at :math:`x(T)`
           (:meth:`integrated_intensity` with ``extrapolate="static"``).
         * ``"last_velocity"``: nodes keep the last bin's velocity.
@@ -846,7 +853,7 @@ class PiVeM(nn.Module):
         rule : {"recent", "static", "last_velocity", "integrated"}
             Forecast rule past the horizon (default: ``"recent"``).
         timescale : float, optional
-            :math:`h` of ``"recent"`` (default: ``horizon / 10``).
+            :math:`h` of ``"recent"`` (default: three bins, :math:`3\Delta`).
 
         Returns
         -------
@@ -857,7 +864,7 @@ class PiVeM(nn.Module):
             raise ValueError(
                 f"PiVeM.forecast: `rule` must be one of {FORECAST_RULES}, got {rule!r}"
             )
-        h = self.horizon / 10 if timescale is None else float(timescale)
+        h = 3 * self.bin_width if timescale is None else float(timescale)
         if not h > 0:
             raise ValueError(f"PiVeM.forecast: `timescale` must be > 0, got {h}")
         i, j, lo, hi = torch.broadcast_tensors(
@@ -879,8 +886,12 @@ class PiVeM(nn.Module):
         if rule == "integrated":
             weight = torch.ones_like(centres)
         else:
-            # relative to the last bin, so that no weight underflows to 0/0
-            weight = torch.exp(-(centres[-1] - centres) / h)
+            # bins up to the last observed one, weights relative to that bin
+            # so that none underflows to 0/0
+            observed = max(1, round(float(self.observed_end) / self.bin_width))
+            observed = min(observed, self.num_bins)
+            weight = torch.exp(-(centres[observed - 1] - centres) / h)
+            weight[observed:] = 0
         rate = self.bin_integrals(i.reshape(-1), j.reshape(-1)) @ weight
         rate = rate.view(lo.shape) / (self.bin_width * weight.sum())
         return inside + past * rate
@@ -1329,6 +1340,9 @@ class PiVeM(nn.Module):
             )
         for param in params.values():
             param.requires_grad_(True)
+        # the end of the last bin with a training event: see forecast
+        last = int(stats.bin.max()) + 1 if stats.bin.numel() else self.num_bins
+        self.observed_end.fill_(last * self.bin_width)
         return self
 
     def _fit_phases(
@@ -1414,7 +1428,9 @@ class PiVeM(nn.Module):
         config = dict(saved.config)
         dtype = getattr(torch, config.pop("dtype"))
         model = cls(**config, dtype=dtype, device=map_location)
-        model.load_state_dict(saved.state)
+        # files written before the buffer existed: the whole horizon observed
+        state = {"observed_end": model.observed_end.clone(), **saved.state}
+        model.load_state_dict(state)
         model.metadata_ = saved.metadata
         return model
 

@@ -493,3 +493,37 @@ def test_forecast_rules_inside_and_past_the_horizon():
         model.forecast(row, col, 0.85, 0.9, "gp")
     with pytest.raises(ValueError, match="timescale"):
         model.forecast(row, col, 0.85, 0.9, "recent", timescale=0)
+
+
+def test_recent_forecast_stops_at_the_last_observed_bin(tmp_path):
+    # events only in the first half: fit records the end of the last bin with
+    # an event, and "recent" averages the bins up to it, none after
+    gen = torch.Generator().manual_seed(5)
+    src, dst = torch.randint(5, (2, 120), generator=gen)
+    t = torch.sort(0.35 * torch.rand(120, generator=gen, dtype=F64)).values
+    stream = EventStream(src, dst, t, num_nodes=5)
+    model = PiVeM(5, num_bins=8, num_communities=2, horizon=0.8, seed=0)
+    assert float(model.observed_end) == 0.8  # before a fit: all of [0, T]
+    model.fit(stream, epochs=3, progress=False)
+    last_bin = int(0.35 / 0.1)  # bin width 0.1: the events end in bin 3
+    assert float(model.observed_end) == pytest.approx((last_bin + 1) * 0.1)
+    row, col = model._pairs(None)
+    bins = model.bin_integrals(row, col)[:, : last_bin + 1]
+    centres = (torch.arange(last_bin + 1, dtype=F64) + 0.5) * 0.1
+    h = 0.07
+    weight = torch.exp(-(centres[-1] - centres) / h)
+    expected = 0.05 * (bins @ weight) / (0.1 * weight.sum())
+    got = model.forecast(row, col, 0.85, 0.9, "recent", timescale=h)
+    torch.testing.assert_close(got, expected)
+    # the default timescale is three bins
+    torch.testing.assert_close(
+        model.forecast(row, col, 0.85, 0.9),
+        model.forecast(row, col, 0.85, 0.9, "recent", timescale=0.3),
+    )
+    # saved and loaded with the model; files without the buffer load too
+    loaded = PiVeM.load(model.save(tmp_path / "m.pt"))
+    assert float(loaded.observed_end) == float(model.observed_end)
+    saved = torch.load(tmp_path / "m.pt", weights_only=False)
+    del saved["state"]["observed_end"]
+    torch.save(saved, tmp_path / "old.pt")
+    assert float(PiVeM.load(tmp_path / "old.pt").observed_end) == 0.8
