@@ -377,12 +377,16 @@ def evaluate(
     seed: int = 0,
     device: torch.device | str | None = None,
     progress: bool = False,
+    fitted: dict[str, PiVeM] | None = None,
 ) -> dict[str, Any]:
     """Fit PiVeM and the static baseline on a split and score all tasks.
 
     Both models are fitted with the same settings on ``split.train`` (masked
     pairs left out of the likelihood) and scored with the heuristics on the
-    instances of :func:`score_tasks`. Future windows are scored with the
+    instances of :func:`score_tasks`. Models given in ``fitted`` (keys
+    ``pivem``, ``static_ldm``), e.g. loaded from an earlier run with the
+    same settings, are scored without refitting (``fit_seconds`` is then
+    ``None``). Future windows are scored with the
     forecast ``rule`` (method ``pivem``) and, side by side, with every rule
     of :data:`FORECAST_RULES` (methods ``pivem_<rule>``).
 
@@ -396,8 +400,11 @@ def evaluate(
     """
     tasks = score_tasks(split, radius=radius, max_positives=max_positives, seed=seed)
     models: dict[str, PiVeM] = {}
-    seconds: dict[str, float] = {}
+    seconds: dict[str, float | None] = {}
     for name, static in (("pivem", False), ("static_ldm", True)):
+        if fitted is not None and name in fitted:
+            models[name], seconds[name] = fitted[name], None
+            continue
         model = PiVeM(
             split.num_nodes,
             dim,
@@ -441,6 +448,8 @@ def evaluate(
     return {
         "metrics": metrics,
         "fit_seconds": seconds,
-        "epoch_seconds": {k: v / max(epochs, 1) for k, v in seconds.items()},
+        "epoch_seconds": {
+            k: None if v is None else v / max(epochs, 1) for k, v in seconds.items()
+        },
         "models": models,
     }

@@ -1340,10 +1340,17 @@ class PiVeM(nn.Module):
             )
         for param in params.values():
             param.requires_grad_(True)
-        # the end of the last bin with a training event: see forecast
+        self.set_observed_end(stats)
+        return self
+
+    def set_observed_end(self, stats: BinStatistics) -> None:
+        r"""Set ``observed_end``, the end of the last bin holding an event of ``stats``.
+
+        :meth:`fit` calls it with the training events; the ``"recent"``
+        forecast averages the rates up to it (see :meth:`forecast`).
+        """
         last = int(stats.bin.max()) + 1 if stats.bin.numel() else self.num_bins
         self.observed_end.fill_(last * self.bin_width)
-        return self
 
     def _fit_phases(
         self,
