@@ -27,7 +27,11 @@ existing ``benchmarks/results/pivem.json``):
     float32, and the reference's likelihood scaling for masked pairs.
 
 Run from the repository root: ``python benchmarks/pivem.py [--parts ...]
-[--datasets ...]``; ``--help`` lists the options.
+[--datasets ...]``; ``--help`` lists the options. ``--models DIR`` saves the
+fitted models of the quality part in ``DIR`` and reuses them on a rerun
+(same settings; only the scoring runs again). The thread figures need a
+quiet machine: ``python benchmarks/pivem.py --parts threads`` alone takes
+about a minute there (2 conditions x 2 thread counts x 2 twins x 6 steps).
 """
 
 from __future__ import annotations

@@ -55,3 +55,16 @@ def test_recovery_beats_static_baseline_on_synthetic_network(one_thread):
 
     found = inferred_communities(result["models"]["pivem"], 4)
     assert adjusted_rand_score(truth.communities.numpy(), found.numpy()) > 0.8
+
+
+def test_evaluate_scores_given_models_without_refitting(one_thread):
+    stream, _ = latent_space_network(
+        num_nodes=12, num_bins=4, radius=1.0, amplitude=2.0, beta_mean=2.0, seed=1
+    )
+    split = evaluation_split(stream, future_ratio=0.1, mask_ratio=0.2, seed=0)
+    kw = {"num_bins": 4, "num_communities": 2, "epochs": 6, "seed": 0}
+    first = evaluate(split, **kw)
+    again = evaluate(split, **kw, fitted=first["models"])
+    assert again["metrics"] == first["metrics"]
+    assert again["fit_seconds"] == {"pivem": None, "static_ldm": None}
+    assert again["models"]["pivem"] is first["models"]["pivem"]
