@@ -37,6 +37,7 @@ about a minute there (2 conditions x 2 thread counts x 2 twins x 6 steps).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import platform
@@ -108,11 +109,37 @@ def moving_model(num_nodes: int, horizon: float) -> PiVeM:
     return model
 
 
-def step_seconds(model: PiVeM, stats, masked, batches, steps: int) -> list[float]:
-    """Seconds of each of ``steps`` Adam steps (after one warm-up step)."""
+class _UnblockedPiVeM(PiVeM):
+    """PiVeM whose integral over all pairs is one autograd graph (no blocks).
+
+    The peer of the blocked integral in the threads part: every pair and bin
+    at once, intra-op threads as set by ``torch.set_num_threads``.
+    """
+
+    def all_pairs_integral(self, nodes=None, masked_pairs=None, memory_budget=None):
+        row, col = self._pairs(nodes)
+        parts = (
+            self._pair_integral_at_rest(row, col)
+            if self.at_rest()
+            else self._pair_integral(row, col)
+        )
+        if masked_pairs is not None:
+            keep = ~torch.isin(row * self.num_nodes + col, masked_pairs)
+            parts = parts * keep.to(parts.dtype)
+        return parts.sum()
+
+
+def step_seconds(
+    model: PiVeM, stats, masked, batches, steps: int, workers: bool = True
+) -> list[float]:
+    """Seconds of each of ``steps`` Adam steps (after one warm-up step).
+
+    ``workers``: inside :func:`worker_threads` (as :meth:`PiVeM.fit`), else
+    with torch's intra-op threads.
+    """
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
     seconds = []
-    with worker_threads():
+    with worker_threads() if workers else contextlib.nullcontext():
         for k in range(steps + 1):
             start = time.perf_counter()
             for nodes in batches(k):
@@ -229,11 +256,15 @@ def run_threads() -> dict:
     _, split = load_split(DEPT3)
     stats = bin_statistics(split.train, TIMING["num_bins"], split.horizon)
 
-    def measure(threads: int) -> float:
+    def measure(threads: int, blocked: bool = True) -> float:
         torch.set_num_threads(threads)
         model = moving_model(split.num_nodes, split.horizon)
+        if not blocked:
+            peer = _UnblockedPiVeM(**model.config())
+            peer.load_state_dict(model.state_dict())
+            model = peer
         seconds = step_seconds(
-            model, stats, split.masked_pairs, lambda _: [None], THREAD_STEPS
+            model, stats, split.masked_pairs, lambda _: [None], THREAD_STEPS, blocked
         )
         return statistics.median(seconds)
 
@@ -247,6 +278,10 @@ def run_threads() -> dict:
                 for threads in (1, 2):
                     key = f"{threads}_threads" + ("_busy" if busy else "")
                     runs.setdefault(key, []).append(measure(threads))
+                    # the peer: one unblocked graph, intra-op threads
+                    runs.setdefault("unblocked_" + key, []).append(
+                        measure(threads, blocked=False)
+                    )
         finally:
             if hog is not None:
                 hog.kill()
@@ -260,6 +295,11 @@ def run_threads() -> dict:
         one = summary[f"1_threads{cond}"]["median"]
         two = summary[f"2_threads{cond}"]["median"]
         summary[f"ratio_2_over_1{cond}"] = two / one
+        for threads in (1, 2):
+            key = f"{threads}_threads{cond}"
+            summary[f"ratio_blocked_over_unblocked_{key}"] = (
+                summary[key]["median"] / summary["unblocked_" + key]["median"]
+            )
     return {
         "dataset": DEPT3,
         "full_batch": True,
