@@ -320,18 +320,31 @@ MEMORY_CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 import torch
-torch.set_num_threads(1)
+torch.set_num_threads({threads})
 sys.path.insert(0, {root!r})
 from benchmarks.pivem import load_split, moving_model
 from dyngraph.models.pivem import bin_statistics
+from dyngraph.models.pivem import model as pivem_model
 from dyngraph.models.pivem.model import worker_threads
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-out = {{"after_imports_gb": peak()}}
+out = {{"after_imports_gb": peak(), "threads": {threads}}}
 _, split = load_split({name!r}, Path({data!r}))
 stats = bin_statistics(split.train, 100, split.horizon)
 out["after_data_gb"] = peak()
 model = moving_model(split.num_nodes, split.horizon)
+# progress on stderr: share of the pair x bin cells done, every 5 %
+total = split.num_nodes * (split.num_nodes - 1) // 2
+moving_pairs, done, shown = pivem_model._moving_pairs, [0], [0.0]
+def counted(x, v, beta, row, col, width):
+    done[0] += row.numel()
+    if done[0] / total >= shown[0] + 0.05:
+        shown[0] = done[0] / total
+        print(f"{{shown[0]:.0%}} of the pairs after "
+              f"{{time.perf_counter() - start:.0f}} s, peak {{peak():.3f}} GB",
+              file=sys.stderr, flush=True)
+    return moving_pairs(x, v, beta, row, col, width)
+pivem_model._moving_pairs = counted
 with worker_threads():
     start = time.perf_counter()
     loss = model.loss(stats, None, split.masked_pairs)
@@ -344,16 +357,24 @@ print(json.dumps(out))
 """
 
 
-def run_memory(names: list[str]) -> dict:
-    """Peak RSS of a fresh process: imports, data, one full-batch step."""
+def run_memory(names: list[str], threads: int = 1) -> dict:
+    """Peak RSS of a fresh process: imports, data, one full-batch step.
+
+    The step runs on ``threads`` workers; its progress goes to stderr.
+    """
     out = {}
     for name in names:
-        code = MEMORY_CHILD.format(root=str(ROOT), name=name, data=str(DATA))
+        code = MEMORY_CHILD.format(
+            root=str(ROOT), name=name, data=str(DATA), threads=int(threads)
+        )
         proc = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+            [sys.executable, "-c", code],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
-            out[name] = {"error": proc.stderr.strip().splitlines()[-1:]}
+            out[name] = {"error": f"exit status {proc.returncode} (stderr above)"}
         else:
             out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
         print(f"{name}: {out[name]}", flush=True)
@@ -494,6 +515,12 @@ def main(argv: list[str] | None = None) -> int:
         default=f"{DEPT3},college-msg",
         help="datasets of the memory part (Bitcoin-OTC's step is long)",
     )
+    parser.add_argument(
+        "--memory-threads",
+        type=int,
+        default=1,
+        help="workers of the memory part's full-batch step (default: 1)",
+    )
     args = parser.parse_args(argv)
     parts = [p for p in args.parts.split(",") if p]
     names = [d for d in args.datasets.split(",") if d]
@@ -540,7 +567,9 @@ def main(argv: list[str] | None = None) -> int:
     if "threads" in parts:
         results["threads"] = run_threads()
     if "memory" in parts:
-        results.setdefault("memory", {}).update(run_memory(memory_names))
+        results.setdefault("memory", {}).update(
+            run_memory(memory_names, args.memory_threads)
+        )
     if "completion" in parts:
         results["completion"] = run_completion()
     results["headline"] = headline(results)
