@@ -14,9 +14,10 @@ The protocol follows the PiVeM paper's reference experiments:
 3. Every method scores a window by its expected number of events; for
    PiVeM that is :math:`\int_{t_0}^{t_1}\lambda_{ij}(t)\,dt`. Future windows
    lie past the training horizon and are scored by a forecast rule of
-   :meth:`PiVeM.forecast` (default ``"recent"``: the rate of the observed
-   training period weighted by recency, timescale three bins; also
-   ``"static"``, positions frozen at :math:`x_i(T)`, ``"last_velocity"``
+   :meth:`PiVeM.forecast` (default ``"diffuse"``: recency-weighted rates
+   with positions that spread past the last observation as far as the
+   fitted trajectories move; also ``"recent"``, the recency-weighted rate
+   of the observed training period, ``"static"``, positions frozen at :math:`x_i(T)`, ``"last_velocity"``
    and the reference's ``"integrated"``, the whole-period rate).
 4. ROC-AUC and average precision from :mod:`dyngraph.metrics`.
 
@@ -328,7 +329,7 @@ def score_tasks(
 
 
 @torch.no_grad()
-def model_scores(model: PiVeM, inst: LinkInstances, rule: str = "recent") -> Tensor:
+def model_scores(model: PiVeM, inst: LinkInstances, rule: str = "diffuse") -> Tensor:
     r"""Score windows by their expected number of events.
 
     Inside the training period that is :math:`\int_{t_0}^{t_1}\lambda_{ij}\,dt`;
@@ -371,7 +372,7 @@ def evaluate(
     epochs: int = 100,
     lr: float = 0.1,
     batch_size: int | None = None,
-    rule: str = "recent",
+    rule: str = "diffuse",
     radius: float = 1e-3,
     max_positives: int = 10_000,
     seed: int = 0,

@@ -38,12 +38,15 @@ def test_recovery_beats_static_baseline_on_synthetic_network(one_thread):
     assert auc["completion"]["pivem"] > 0.85, auc
     # extrapolating past the horizon is harder, but still beats static
     assert auc["future"]["pivem"] > auc["future"]["static_ldm"], auc
-    # every forecast rule is reported; the default dynamic rule (recency-
-    # weighted rate) beats positions frozen at x(T), which few events pin
+    # every forecast rule is reported; the dynamic rules beat positions
+    # frozen at x(T), which few events pin. Here motion is smooth and known,
+    # not a random walk, so the default's spread of the positions ("diffuse")
+    # gains less (0.775 vs 0.765) than the recency-weighted rate (0.849)
     future = auc["future"]
     assert {f"pivem_{r}" for r in FORECAST_RULES} <= set(future), future
-    assert future["pivem"] == future["pivem_recent"]
-    assert future["pivem_recent"] > future["pivem_static"] + 0.02, future
+    assert future["pivem"] == future["pivem_diffuse"]
+    assert future["pivem_diffuse"] > future["pivem_static"] + 0.005, future
+    assert future["pivem_recent"] > future["pivem_static"] + 0.05, future
     for task in ("completion", "future"):
         assert auc[task]["pivem"] > auc[task]["preferential_attachment"] + 0.1, auc
     # the static model really has zero velocities

@@ -517,7 +517,7 @@ def test_recent_forecast_stops_at_the_last_observed_bin(tmp_path):
     torch.testing.assert_close(got, expected)
     # the default timescale is three bins
     torch.testing.assert_close(
-        model.forecast(row, col, 0.85, 0.9),
+        model.forecast(row, col, 0.85, 0.9, "recent"),
         model.forecast(row, col, 0.85, 0.9, "recent", timescale=0.3),
     )
     # saved and loaded with the model; files without the buffer load too
@@ -527,3 +527,36 @@ def test_recent_forecast_stops_at_the_last_observed_bin(tmp_path):
     del saved["state"]["observed_end"]
     torch.save(saved, tmp_path / "old.pt")
     assert float(PiVeM.load(tmp_path / "old.pt").observed_end) == 0.8
+
+
+def test_diffuse_forecast_is_the_expected_rate_under_the_trajectories_spread():
+    # constant velocities: a node moves k * width * v_i in k bins, so the
+    # displacement variance is (k * width)^2 * mean |v_i|^2 / D exactly
+    model = PiVeM(6, num_bins=5, num_communities=2, horizon=0.5, seed=0)
+    gen = torch.Generator().manual_seed(2)
+    speed = torch.randn(6, 2, generator=gen, dtype=F64)
+    with torch.no_grad():
+        model.v.copy_(speed.expand(5, 6, 2))
+    centred = speed - speed.mean(0)
+    lags = torch.arange(6, dtype=F64) * 0.1
+    expected = lags.square() * centred.square().sum(-1).mean() / 2
+    torch.testing.assert_close(model.displacement_variance(), expected)
+    # h -> 0: the last bin only; its expected rate under a Gaussian spread of
+    # the relative position, against Monte Carlo
+    i, j = torch.tensor([0, 2]), torch.tensor([3, 5])
+    got = model.forecast(i, j, 0.6, 0.6 + 1e-6, "diffuse", timescale=1e-6) / 1e-6
+    x = model.bin_start_positions()
+    mid = 0.5 * (x[-2] + x[-1])
+    s2 = expected[round((0.6 + 5e-7 - 0.45) / 0.1)]
+    draws = torch.randn(400_000, 2, 2, generator=gen, dtype=F64)
+    rel = (mid[i] - mid[j]) + (2 * s2).sqrt() * draws
+    bias = model.beta[i] + model.beta[j]
+    monte_carlo = torch.exp(bias - rel.square().sum(-1)).mean(0).detach()
+    torch.testing.assert_close(got.detach(), monte_carlo, rtol=5e-3, atol=0)
+    # nodes at rest do not spread: diffuse is the frozen positions' rate
+    with torch.no_grad():
+        model.v.zero_()
+    torch.testing.assert_close(
+        model.forecast(i, j, 0.6, 0.7, "diffuse"),
+        model.forecast(i, j, 0.6, 0.7, "static"),
+    )
