@@ -17,8 +17,9 @@ The protocol follows the PiVeM paper's reference experiments:
    :meth:`PiVeM.forecast` (default ``"diffuse"``: recency-weighted rates
    with positions that spread past the last observation as far as the
    fitted trajectories move; also ``"recent"``, the recency-weighted rate
-   of the observed training period, ``"static"``, positions frozen at :math:`x_i(T)`, ``"last_velocity"``
-   and the reference's ``"integrated"``, the whole-period rate).
+   of the observed training period, ``"static"``, positions frozen at
+   :math:`x_i(T)`, ``"last_velocity"`` and the reference's
+   ``"integrated"``, the whole-period rate).
 4. ROC-AUC and average precision from :mod:`dyngraph.metrics`.
 
 Baselines in the same run: the static latent distance model (PiVeM with

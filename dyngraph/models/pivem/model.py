@@ -932,23 +932,24 @@ class PiVeM(nn.Module):
         return inside + past * rate
 
     def _observed_bins(self) -> int:
-        """Number of bins up to ``observed_end`` (at least one)."""
+        """Return the number of bins up to ``observed_end`` (at least one)."""
         observed = round(float(self.observed_end) / self.bin_width)
         return min(max(1, observed), self.num_bins)
 
     @torch.no_grad()
     def displacement_variance(self) -> Tensor:
-        r"""Per-dimension variance :math:`s^2(k\Delta)` of a node's displacement over k bins.
+        r"""Return the variance :math:`s^2(k\Delta)` of displacements over k bins.
+
+        Per dimension, over the bin edges up to ``observed_end``
+        (:math:`t_m`),
 
         .. math::
 
-            s^2(k\Delta) = rac{1}{D\,N\,(m + 1 - k)}\sum_{b=0}^{m-k}
-            \sum_i \lVert x_i(t_{b+k}) - x_i(t_b)
-Vert^2,
-            \qquad k = 0, \dots, m,
+            s^2(k\Delta) = \frac{1}{D\,N\,(m + 1 - k)}\sum_{b=0}^{m-k}
+            \sum_i \lVert x_i(t_{b+k}) - x_i(t_b)\rVert^2,
+            \qquad k = 0, \dots, m:
 
-        over the bin edges up to ``observed_end`` (:math:`t_m`): how far
-        the fitted trajectories move in a given time. Used by the
+        how far the fitted trajectories move in a given time. Used by the
         ``"diffuse"`` forecast.
 
         Returns
