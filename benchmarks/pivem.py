@@ -11,7 +11,8 @@ existing ``benchmarks/results/pivem.json``):
     latent distance model (velocities fixed at 0), historical counts and
     preferential attachment. Future windows are scored with every forecast
     rule of :meth:`PiVeM.forecast` side by side (``pivem`` is the default,
-    ``"recent"``). Also the time of a node-batch step (D = 2, B = 100,
+    ``"diffuse"``), with a sweep of the timescale of ``"diffuse"`` and
+    ``"recent"``. Also the time of a node-batch step (D = 2, B = 100,
     batches of 100). The larger graphs use fewer epochs than the paper's
     100 (``QUALITY``), so their numbers are a floor.
 ``threads``
@@ -27,12 +28,17 @@ existing ``benchmarks/results/pivem.json``):
     float32, and the reference's likelihood scaling for masked pairs.
 
 Run from the repository root: ``python benchmarks/pivem.py [--parts ...]
-[--datasets ...]``; ``--help`` lists the options.
+[--datasets ...]``; ``--help`` lists the options. ``--models DIR`` saves the
+fitted models of the quality part in ``DIR`` and reuses them on a rerun
+(same settings; only the scoring runs again). The thread figures need a
+quiet machine: ``python benchmarks/pivem.py --parts threads`` alone takes
+about a minute there (2 conditions x 2 thread counts x 2 twins x 6 steps).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import platform
@@ -104,11 +110,37 @@ def moving_model(num_nodes: int, horizon: float) -> PiVeM:
     return model
 
 
-def step_seconds(model: PiVeM, stats, masked, batches, steps: int) -> list[float]:
-    """Seconds of each of ``steps`` Adam steps (after one warm-up step)."""
+class _UnblockedPiVeM(PiVeM):
+    """PiVeM whose integral over all pairs is one autograd graph (no blocks).
+
+    The peer of the blocked integral in the threads part: every pair and bin
+    at once, intra-op threads as set by ``torch.set_num_threads``.
+    """
+
+    def all_pairs_integral(self, nodes=None, masked_pairs=None, memory_budget=None):
+        row, col = self._pairs(nodes)
+        parts = (
+            self._pair_integral_at_rest(row, col)
+            if self.at_rest()
+            else self._pair_integral(row, col)
+        )
+        if masked_pairs is not None:
+            keep = ~torch.isin(row * self.num_nodes + col, masked_pairs)
+            parts = parts * keep.to(parts.dtype)
+        return parts.sum()
+
+
+def step_seconds(
+    model: PiVeM, stats, masked, batches, steps: int, workers: bool = True
+) -> list[float]:
+    """Seconds of each of ``steps`` Adam steps (after one warm-up step).
+
+    ``workers``: inside :func:`worker_threads` (as :meth:`PiVeM.fit`), else
+    with torch's intra-op threads.
+    """
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
     seconds = []
-    with worker_threads():
+    with worker_threads() if workers else contextlib.nullcontext():
         for k in range(steps + 1):
             start = time.perf_counter()
             for nodes in batches(k):
@@ -147,12 +179,32 @@ def node_batch_timing(split) -> dict:
     }
 
 
-def run_quality(names: list[str], save=None) -> dict:
-    """Quality and node-batch timing per dataset; ``save(out)`` after each."""
+def cached_models(folder: Path | None, name: str, split) -> dict[str, PiVeM]:
+    """Fitted models of ``name`` saved by an earlier run in ``folder``, if any."""
+    fitted = {}
+    for method in ("pivem", "static_ldm"):
+        path = None if folder is None else folder / f"{name}_{method}.pt"
+        if path is not None and path.exists():
+            model = PiVeM.load(path)
+            # files written before fit recorded it
+            model.set_observed_end(
+                bin_statistics(split.train, model.num_bins, split.horizon)
+            )
+            fitted[method] = model
+    return fitted
+
+
+def run_quality(names: list[str], save=None, models: Path | None = None) -> dict:
+    """Quality and node-batch timing per dataset; ``save(out)`` after each.
+
+    With ``models`` (a folder), fitted models are saved there and reused by
+    a later run with the same settings (their fit is not timed again).
+    """
     out = {}
     for name in names:
         stream, split = load_split(name)
         q = QUALITY[name]
+        fitted = cached_models(models, name, split)
         result = evaluate(
             split,
             dim=2,
@@ -162,17 +214,26 @@ def run_quality(names: list[str], save=None) -> dict:
             lr=0.1,
             batch_size=q["batch_size"],
             seed=0,
+            fitted=fitted,
         )
+        if models is not None:
+            models.mkdir(parents=True, exist_ok=True)
+            for method, model in result["models"].items():
+                if method not in fitted:
+                    model.save(models / f"{name}_{method}.pt")
         future = score_tasks(split, seed=0)["future"]
         model = result["models"]["pivem"]
         sweep = {
-            str(h): _metrics(
-                model.forecast(
-                    future.row, future.col, future.t0, future.t1, "recent", h
-                ),
-                future.label,
-            )["roc_auc"]
-            for h in (0.01, 0.03, 0.09, 0.3, 1.0)
+            rule: {
+                str(h): _metrics(
+                    model.forecast(
+                        future.row, future.col, future.t0, future.t1, rule, h
+                    ),
+                    future.label,
+                )["roc_auc"]
+                for h in (0.003, 0.01, 0.027, 0.09, 0.3, 1.0)
+            }
+            for rule in ("diffuse", "recent")
         }
         out[name] = {
             "events": stream.num_events,
@@ -182,8 +243,10 @@ def run_quality(names: list[str], save=None) -> dict:
             "completion_events": split.completion.num_events,
             "future_events": split.future.num_events,
             "metrics": result["metrics"],
-            "future_roc_auc_by_recent_timescale": sweep,
+            "future_roc_auc_by_timescale": sweep,
             "fit_seconds": result["fit_seconds"],
+            "models_reused": sorted(fitted),
+            "observed_end": float(model.observed_end),
             "timing_D2_B100": node_batch_timing(split),
         }
         print(f"{name}: fitted in {result['fit_seconds']}", flush=True)
@@ -197,11 +260,15 @@ def run_threads() -> dict:
     _, split = load_split(DEPT3)
     stats = bin_statistics(split.train, TIMING["num_bins"], split.horizon)
 
-    def measure(threads: int) -> float:
+    def measure(threads: int, blocked: bool = True) -> float:
         torch.set_num_threads(threads)
         model = moving_model(split.num_nodes, split.horizon)
+        if not blocked:
+            peer = _UnblockedPiVeM(**model.config())
+            peer.load_state_dict(model.state_dict())
+            model = peer
         seconds = step_seconds(
-            model, stats, split.masked_pairs, lambda _: [None], THREAD_STEPS
+            model, stats, split.masked_pairs, lambda _: [None], THREAD_STEPS, blocked
         )
         return statistics.median(seconds)
 
@@ -215,6 +282,10 @@ def run_threads() -> dict:
                 for threads in (1, 2):
                     key = f"{threads}_threads" + ("_busy" if busy else "")
                     runs.setdefault(key, []).append(measure(threads))
+                    # the peer: one unblocked graph, intra-op threads
+                    runs.setdefault("unblocked_" + key, []).append(
+                        measure(threads, blocked=False)
+                    )
         finally:
             if hog is not None:
                 hog.kill()
@@ -228,6 +299,11 @@ def run_threads() -> dict:
         one = summary[f"1_threads{cond}"]["median"]
         two = summary[f"2_threads{cond}"]["median"]
         summary[f"ratio_2_over_1{cond}"] = two / one
+        for threads in (1, 2):
+            key = f"{threads}_threads{cond}"
+            summary[f"ratio_blocked_over_unblocked_{key}"] = (
+                summary[key]["median"] / summary["unblocked_" + key]["median"]
+            )
     return {
         "dataset": DEPT3,
         "full_batch": True,
@@ -248,18 +324,31 @@ MEMORY_CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 import torch
-torch.set_num_threads(1)
+torch.set_num_threads({threads})
 sys.path.insert(0, {root!r})
 from benchmarks.pivem import load_split, moving_model
 from dyngraph.models.pivem import bin_statistics
+from dyngraph.models.pivem import model as pivem_model
 from dyngraph.models.pivem.model import worker_threads
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-out = {{"after_imports_gb": peak()}}
+out = {{"after_imports_gb": peak(), "threads": {threads}}}
 _, split = load_split({name!r}, Path({data!r}))
 stats = bin_statistics(split.train, 100, split.horizon)
 out["after_data_gb"] = peak()
 model = moving_model(split.num_nodes, split.horizon)
+# progress on stderr: share of the pair x bin cells done, every 5 %
+total = split.num_nodes * (split.num_nodes - 1) // 2
+moving_pairs, done, shown = pivem_model._moving_pairs, [0], [0.0]
+def counted(x, v, beta, row, col, width):
+    done[0] += row.numel()
+    if done[0] / total >= shown[0] + 0.05:
+        shown[0] = done[0] / total
+        print(f"{{shown[0]:.0%}} of the pairs after "
+              f"{{time.perf_counter() - start:.0f}} s, peak {{peak():.3f}} GB",
+              file=sys.stderr, flush=True)
+    return moving_pairs(x, v, beta, row, col, width)
+pivem_model._moving_pairs = counted
 with worker_threads():
     start = time.perf_counter()
     loss = model.loss(stats, None, split.masked_pairs)
@@ -272,16 +361,24 @@ print(json.dumps(out))
 """
 
 
-def run_memory(names: list[str]) -> dict:
-    """Peak RSS of a fresh process: imports, data, one full-batch step."""
+def run_memory(names: list[str], threads: int = 1) -> dict:
+    """Peak RSS of a fresh process: imports, data, one full-batch step.
+
+    The step runs on ``threads`` workers; its progress goes to stderr.
+    """
     out = {}
     for name in names:
-        code = MEMORY_CHILD.format(root=str(ROOT), name=name, data=str(DATA))
+        code = MEMORY_CHILD.format(
+            root=str(ROOT), name=name, data=str(DATA), threads=int(threads)
+        )
         proc = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+            [sys.executable, "-c", code],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
-            out[name] = {"error": proc.stderr.strip().splitlines()[-1:]}
+            out[name] = {"error": f"exit status {proc.returncode} (stderr above)"}
         else:
             out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
         print(f"{name}: {out[name]}", flush=True)
@@ -412,9 +509,21 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=OUT, help=f"results file, updated (default: {OUT})"
     )
     parser.add_argument(
+        "--models",
+        type=Path,
+        default=None,
+        help="folder to save fitted models in and reuse them from (default: none)",
+    )
+    parser.add_argument(
         "--memory-datasets",
         default=f"{DEPT3},college-msg",
         help="datasets of the memory part (Bitcoin-OTC's step is long)",
+    )
+    parser.add_argument(
+        "--memory-threads",
+        type=int,
+        default=1,
+        help="workers of the memory part's full-batch step (default: 1)",
     )
     args = parser.parse_args(argv)
     parts = [p for p in args.parts.split(",") if p]
@@ -439,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         "num_communities": 10,
         "prior_lambda": 1e5,
         "split": {"future_ratio": 0.1, "mask_ratio": 0.2, "radius": 1e-3},
-        "forecast_default": "recent (timescale = horizon / 10)",
+        "forecast_default": "diffuse (timescale horizon / 10)",
     }
     results["machine"] = {
         "python": sys.version.split()[0],
@@ -456,11 +565,15 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(results, indent=2))
 
     if "quality" in parts:
-        results.setdefault("datasets", {}).update(run_quality(names, save_quality))
+        results.setdefault("datasets", {}).update(
+            run_quality(names, save_quality, args.models)
+        )
     if "threads" in parts:
         results["threads"] = run_threads()
     if "memory" in parts:
-        results.setdefault("memory", {}).update(run_memory(memory_names))
+        results.setdefault("memory", {}).update(
+            run_memory(memory_names, args.memory_threads)
+        )
     if "completion" in parts:
         results["completion"] = run_completion()
     results["headline"] = headline(results)

@@ -14,8 +14,10 @@ The protocol follows the PiVeM paper's reference experiments:
 3. Every method scores a window by its expected number of events; for
    PiVeM that is :math:`\int_{t_0}^{t_1}\lambda_{ij}(t)\,dt`. Future windows
    lie past the training horizon and are scored by a forecast rule of
-   :meth:`PiVeM.forecast` (default ``"recent"``: the recency-weighted rate
-   of the training period; also ``"static"``, positions frozen at
+   :meth:`PiVeM.forecast` (default ``"diffuse"``: recency-weighted rates
+   with positions that spread past the last observation as far as the
+   fitted trajectories move; also ``"recent"``, the recency-weighted rate
+   of the observed training period, ``"static"``, positions frozen at
    :math:`x_i(T)`, ``"last_velocity"`` and the reference's
    ``"integrated"``, the whole-period rate).
 4. ROC-AUC and average precision from :mod:`dyngraph.metrics`.
@@ -328,7 +330,7 @@ def score_tasks(
 
 
 @torch.no_grad()
-def model_scores(model: PiVeM, inst: LinkInstances, rule: str = "recent") -> Tensor:
+def model_scores(model: PiVeM, inst: LinkInstances, rule: str = "diffuse") -> Tensor:
     r"""Score windows by their expected number of events.
 
     Inside the training period that is :math:`\int_{t_0}^{t_1}\lambda_{ij}\,dt`;
@@ -371,18 +373,22 @@ def evaluate(
     epochs: int = 100,
     lr: float = 0.1,
     batch_size: int | None = None,
-    rule: str = "recent",
+    rule: str = "diffuse",
     radius: float = 1e-3,
     max_positives: int = 10_000,
     seed: int = 0,
     device: torch.device | str | None = None,
     progress: bool = False,
+    fitted: dict[str, PiVeM] | None = None,
 ) -> dict[str, Any]:
     """Fit PiVeM and the static baseline on a split and score all tasks.
 
     Both models are fitted with the same settings on ``split.train`` (masked
     pairs left out of the likelihood) and scored with the heuristics on the
-    instances of :func:`score_tasks`. Future windows are scored with the
+    instances of :func:`score_tasks`. Models given in ``fitted`` (keys
+    ``pivem``, ``static_ldm``), e.g. loaded from an earlier run with the
+    same settings, are scored without refitting (``fit_seconds`` is then
+    ``None``). Future windows are scored with the
     forecast ``rule`` (method ``pivem``) and, side by side, with every rule
     of :data:`FORECAST_RULES` (methods ``pivem_<rule>``).
 
@@ -396,8 +402,11 @@ def evaluate(
     """
     tasks = score_tasks(split, radius=radius, max_positives=max_positives, seed=seed)
     models: dict[str, PiVeM] = {}
-    seconds: dict[str, float] = {}
+    seconds: dict[str, float | None] = {}
     for name, static in (("pivem", False), ("static_ldm", True)):
+        if fitted is not None and name in fitted:
+            models[name], seconds[name] = fitted[name], None
+            continue
         model = PiVeM(
             split.num_nodes,
             dim,
@@ -441,6 +450,8 @@ def evaluate(
     return {
         "metrics": metrics,
         "fit_seconds": seconds,
-        "epoch_seconds": {k: v / max(epochs, 1) for k, v in seconds.items()},
+        "epoch_seconds": {
+            k: None if v is None else v / max(epochs, 1) for k, v in seconds.items()
+        },
         "models": models,
     }

@@ -80,7 +80,7 @@ _CELLS_PER_WORKER = 1 << 17
 _BLOCKS_PER_WORKER = 8
 _MIN_BLOCK_CELLS = 1 << 12
 _EXTRAPOLATION = ("static", "last_velocity")
-FORECAST_RULES = ("recent", "static", "last_velocity", "integrated")
+FORECAST_RULES = ("diffuse", "recent", "static", "last_velocity", "integrated")
 
 
 _WORKERS = threading.local()
@@ -538,6 +538,8 @@ class PiVeM(nn.Module):
         self.log_lengthscale = nn.Parameter(torch.empty((), **kw))
         self.log_c = nn.Parameter(torch.empty((), **kw))
         self.q = nn.Parameter(torch.empty(num_nodes, num_communities, **kw))
+        # end of the observed activity (set by fit), saved with the model
+        self.register_buffer("observed_end", torch.tensor(float(horizon), **kw))
         self.history_ = []
         self.metadata_: dict[str, Any] = {}
         self.reset_parameters()
@@ -802,7 +804,7 @@ class PiVeM(nn.Module):
         j: Tensor,
         t0: Tensor | float,
         t1: Tensor | float,
-        rule: str = "recent",
+        rule: str = "diffuse",
         timescale: float | None = None,
     ) -> Tensor:
         r"""Forecast the expected number of events of a pair in a window.
@@ -811,24 +813,57 @@ class PiVeM(nn.Module):
         :math:`\int\lambda_{ij}`; the part past the horizon,
         :math:`L = (t_1 - \max(t_0, T))_+`, is forecast by ``rule``:
 
-        * ``"recent"`` (default): :math:`L` times the pair's recent rate,
-          the average of its rate over the training period weighted by
-          :math:`w(t) = e^{-(T - t)/h}`, taken bin by bin,
+        * ``"diffuse"`` (default): the model's dynamics carried past the
+          last observation. From the state at bin :math:`b` (positions at
+          the bin centre :math:`\bar t_b`), a node's position a time
+          :math:`\ell` later is taken as uncertain, Gaussian with the
+          per-dimension variance :math:`s^2(\ell)` of the fitted
+          trajectories' own displacements over :math:`\ell`
+          (:meth:`displacement_variance`). The relative position of two
+          nodes then has variance :math:`2s^2` per dimension and the
+          expected rate at time :math:`t` is, in closed form,
 
           .. math::
 
-              \bar\lambda_{ij} = \frac{\sum_b w_b\int_{t_b}^{t_{b+1}}
-              \lambda_{ij}\,dt}{\Delta\sum_b w_b},\qquad
-              w_b = e^{-(T - \bar t_b)/h},
+              \mathbb E[\lambda_{ij}(t)\mid b] =
+              \big(1 + 4s^2(\ell_b)\big)^{-D/2}
+              \exp\Big(\beta_i + \beta_j - \frac{\lVert x_i(\bar t_b) -
+              x_j(\bar t_b)\rVert^2}{1 + 4s^2(\ell_b)}\Big),
 
-          with :math:`\bar t_b` the bin centres and the timescale
-          :math:`h` (default: :math:`T / 10`). The last bins of a
-          trajectory are constrained by few events, so freezing the
-          positions there (``"static"``) reads a noisy estimate; the
-          weighting averages over the last :math:`\sim h` of the
-          trajectory while still following its drift. :math:`h \to 0`
-          approaches ``"static"`` (the last bin), :math:`h \to \infty`
-          ``"integrated"``.
+          with :math:`\ell_b = t - \bar t_b - (T - T_o)`, evaluated at the
+          middle of the window's part past :math:`T`; these are averaged
+          with the weights :math:`w_b` of ``"recent"`` (below), default
+          timescale :math:`h = T/10`. The further ahead, the more distances
+          are flattened towards the biases :math:`\beta_i + \beta_j`, by
+          as much as the trajectories actually move: a network whose nodes
+          drift a lot is forecast mostly by node activity, a stable one by
+          its current distances. The silent stretch :math:`[T_o, T]` after
+          the last event does not count as elapsed time, since no event
+          moved the trajectories there. :math:`\ell` is rounded to whole
+          bins and capped at the observed period.
+        * ``"recent"``: :math:`L` times the pair's recent rate,
+          the average of its rate over the observed training period
+          weighted by :math:`w(t) = e^{-(T_o - t)/h}`, taken bin by bin,
+
+          .. math::
+
+              \bar\lambda_{ij} = \frac{\sum_{t_b < T_o} w_b
+              \int_{t_b}^{t_{b+1}}\lambda_{ij}\,dt}{\Delta\sum_{t_b < T_o}
+              w_b},\qquad w_b = e^{-(T_o - \bar t_b)/h},
+
+          with :math:`\bar t_b` the bin centres, :math:`T_o` the end of the
+          last bin holding a training event (the buffer ``observed_end``,
+          set by :meth:`fit`; :math:`T` before a fit) and the timescale
+          :math:`h` (default: :math:`3\Delta`, three bins). Two reasons:
+          the last bins of a trajectory are constrained by few events, so
+          freezing the positions at :math:`x(T)` (``"static"``) reads a
+          noisy estimate, while the weighting averages over the last
+          :math:`\sim h` of the trajectory and still follows its drift;
+          and bins after the last event are fitted to no event at all
+          (their rates only fall under the integral term), so they carry no
+          information about who interacts next and are left out.
+          :math:`h \to 0` approaches the last observed bin's mean rate,
+          :math:`h \to \infty` the mean rate up to :math:`T_o`.
         * ``"static"``: positions frozen at :math:`x(T)`
           (:meth:`integrated_intensity` with ``extrapolate="static"``).
         * ``"last_velocity"``: nodes keep the last bin's velocity.
@@ -843,10 +878,11 @@ class PiVeM(nn.Module):
             Node ids, ``[M]``.
         t0, t1 : Tensor or float
             Window bounds with :math:`0 \le t_0 \le t_1`, broadcast to ``[M]``.
-        rule : {"recent", "static", "last_velocity", "integrated"}
-            Forecast rule past the horizon (default: ``"recent"``).
+        rule : {"diffuse", "recent", "static", "last_velocity", "integrated"}
+            Forecast rule past the horizon (default: ``"diffuse"``).
         timescale : float, optional
-            :math:`h` of ``"recent"`` (default: ``horizon / 10``).
+            :math:`h` of ``"diffuse"`` and ``"recent"`` (default: :math:`T/10`
+            and three bins, :math:`3\Delta`).
 
         Returns
         -------
@@ -857,7 +893,10 @@ class PiVeM(nn.Module):
             raise ValueError(
                 f"PiVeM.forecast: `rule` must be one of {FORECAST_RULES}, got {rule!r}"
             )
-        h = self.horizon / 10 if timescale is None else float(timescale)
+        if timescale is not None:
+            h = float(timescale)
+        else:
+            h = self.horizon / 10 if rule == "diffuse" else 3 * self.bin_width
         if not h > 0:
             raise ValueError(f"PiVeM.forecast: `timescale` must be > 0, got {h}")
         i, j, lo, hi = torch.broadcast_tensors(
@@ -879,11 +918,73 @@ class PiVeM(nn.Module):
         if rule == "integrated":
             weight = torch.ones_like(centres)
         else:
-            # relative to the last bin, so that no weight underflows to 0/0
-            weight = torch.exp(-(centres[-1] - centres) / h)
+            # bins up to the last observed one, weights relative to that bin
+            # so that none underflows to 0/0
+            observed = self._observed_bins()
+            weight = torch.exp(-(centres[observed - 1] - centres) / h)
+            weight[observed:] = 0
+        if rule == "diffuse":
+            at = 0.5 * (torch.maximum(lo, horizon) + hi)
+            rate = self._diffused_rate(i, j, at, weight[:observed], centres)
+            return inside + past * rate / weight.sum()
         rate = self.bin_integrals(i.reshape(-1), j.reshape(-1)) @ weight
         rate = rate.view(lo.shape) / (self.bin_width * weight.sum())
         return inside + past * rate
+
+    def _observed_bins(self) -> int:
+        """Return the number of bins up to ``observed_end`` (at least one)."""
+        observed = round(float(self.observed_end) / self.bin_width)
+        return min(max(1, observed), self.num_bins)
+
+    @torch.no_grad()
+    def displacement_variance(self) -> Tensor:
+        r"""Return the variance :math:`s^2(k\Delta)` of displacements over k bins.
+
+        Per dimension, over the bin edges up to ``observed_end``
+        (:math:`t_m`),
+
+        .. math::
+
+            s^2(k\Delta) = \frac{1}{D\,N\,(m + 1 - k)}\sum_{b=0}^{m-k}
+            \sum_i \lVert x_i(t_{b+k}) - x_i(t_b)\rVert^2,
+            \qquad k = 0, \dots, m:
+
+        how far the fitted trajectories move in a given time. Used by the
+        ``"diffuse"`` forecast.
+
+        Returns
+        -------
+        Tensor
+            ``[m + 1]``.
+        """
+        m = self._observed_bins()
+        x = self.bin_start_positions()[: m + 1]
+        return torch.stack(
+            [
+                (x[k:] - x[: m + 1 - k]).square().sum(-1).mean() / self.dim
+                for k in range(m + 1)
+            ]
+        )
+
+    def _diffused_rate(
+        self, i: Tensor, j: Tensor, at: Tensor, weight: Tensor, centres: Tensor
+    ) -> Tensor:
+        """``sum_b weight_b * E[rate at `at` | state at bin b]`` (see forecast)."""
+        s2 = self.displacement_variance()
+        m = s2.numel() - 1
+        silent = self.horizon - float(self.observed_end)
+        x = self.bin_start_positions()
+        mid = 0.5 * (x[:-1] + x[1:])
+        bias = self.beta[i] + self.beta[j]
+        out = torch.zeros(at.shape, dtype=x.dtype, device=x.device)
+        for b in range(weight.numel()):
+            lag = ((at - centres[b] - silent) / self.bin_width).round()
+            spread = 1 + 4 * s2[lag.clamp(0, m).long()]
+            dist = (mid[b, i] - mid[b, j]).square().sum(-1)
+            out = out + weight[b] * torch.exp(
+                bias - dist / spread - 0.5 * self.dim * torch.log(spread)
+            )
+        return out
 
     # ------------------------------------------------------------------
     # likelihood and prior
@@ -1329,7 +1430,17 @@ class PiVeM(nn.Module):
             )
         for param in params.values():
             param.requires_grad_(True)
+        self.set_observed_end(stats)
         return self
+
+    def set_observed_end(self, stats: BinStatistics) -> None:
+        r"""Set ``observed_end``, the end of the last bin holding an event of ``stats``.
+
+        :meth:`fit` calls it with the training events; the ``"recent"``
+        forecast averages the rates up to it (see :meth:`forecast`).
+        """
+        last = int(stats.bin.max()) + 1 if stats.bin.numel() else self.num_bins
+        self.observed_end.fill_(last * self.bin_width)
 
     def _fit_phases(
         self,
@@ -1414,7 +1525,9 @@ class PiVeM(nn.Module):
         config = dict(saved.config)
         dtype = getattr(torch, config.pop("dtype"))
         model = cls(**config, dtype=dtype, device=map_location)
-        model.load_state_dict(saved.state)
+        # files written before the buffer existed: the whole horizon observed
+        state = {"observed_end": model.observed_end.clone(), **saved.state}
+        model.load_state_dict(state)
         model.metadata_ = saved.metadata
         return model
 

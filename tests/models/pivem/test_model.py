@@ -493,3 +493,70 @@ def test_forecast_rules_inside_and_past_the_horizon():
         model.forecast(row, col, 0.85, 0.9, "gp")
     with pytest.raises(ValueError, match="timescale"):
         model.forecast(row, col, 0.85, 0.9, "recent", timescale=0)
+
+
+def test_recent_forecast_stops_at_the_last_observed_bin(tmp_path):
+    # events only in the first half: fit records the end of the last bin with
+    # an event, and "recent" averages the bins up to it, none after
+    gen = torch.Generator().manual_seed(5)
+    src, dst = torch.randint(5, (2, 120), generator=gen)
+    t = torch.sort(0.35 * torch.rand(120, generator=gen, dtype=F64)).values
+    stream = EventStream(src, dst, t, num_nodes=5)
+    model = PiVeM(5, num_bins=8, num_communities=2, horizon=0.8, seed=0)
+    assert float(model.observed_end) == 0.8  # before a fit: all of [0, T]
+    model.fit(stream, epochs=3, progress=False)
+    last_bin = int(0.35 / 0.1)  # bin width 0.1: the events end in bin 3
+    assert float(model.observed_end) == pytest.approx((last_bin + 1) * 0.1)
+    row, col = model._pairs(None)
+    bins = model.bin_integrals(row, col)[:, : last_bin + 1]
+    centres = (torch.arange(last_bin + 1, dtype=F64) + 0.5) * 0.1
+    h = 0.07
+    weight = torch.exp(-(centres[-1] - centres) / h)
+    expected = 0.05 * (bins @ weight) / (0.1 * weight.sum())
+    got = model.forecast(row, col, 0.85, 0.9, "recent", timescale=h)
+    torch.testing.assert_close(got, expected)
+    # the default timescale is three bins
+    torch.testing.assert_close(
+        model.forecast(row, col, 0.85, 0.9, "recent"),
+        model.forecast(row, col, 0.85, 0.9, "recent", timescale=0.3),
+    )
+    # saved and loaded with the model; files without the buffer load too
+    loaded = PiVeM.load(model.save(tmp_path / "m.pt"))
+    assert float(loaded.observed_end) == float(model.observed_end)
+    saved = torch.load(tmp_path / "m.pt", weights_only=False)
+    del saved["state"]["observed_end"]
+    torch.save(saved, tmp_path / "old.pt")
+    assert float(PiVeM.load(tmp_path / "old.pt").observed_end) == 0.8
+
+
+def test_diffuse_forecast_is_the_expected_rate_under_the_trajectories_spread():
+    # constant velocities: a node moves k * width * v_i in k bins, so the
+    # displacement variance is (k * width)^2 * mean |v_i|^2 / D exactly
+    model = PiVeM(6, num_bins=5, num_communities=2, horizon=0.5, seed=0)
+    gen = torch.Generator().manual_seed(2)
+    speed = torch.randn(6, 2, generator=gen, dtype=F64)
+    with torch.no_grad():
+        model.v.copy_(speed.expand(5, 6, 2))
+    centred = speed - speed.mean(0)
+    lags = torch.arange(6, dtype=F64) * 0.1
+    expected = lags.square() * centred.square().sum(-1).mean() / 2
+    torch.testing.assert_close(model.displacement_variance(), expected)
+    # h -> 0: the last bin only; its expected rate under a Gaussian spread of
+    # the relative position, against Monte Carlo
+    i, j = torch.tensor([0, 2]), torch.tensor([3, 5])
+    got = model.forecast(i, j, 0.6, 0.6 + 1e-6, "diffuse", timescale=1e-6) / 1e-6
+    x = model.bin_start_positions()
+    mid = 0.5 * (x[-2] + x[-1])
+    s2 = expected[round((0.6 + 5e-7 - 0.45) / 0.1)]
+    draws = torch.randn(400_000, 2, 2, generator=gen, dtype=F64)
+    rel = (mid[i] - mid[j]) + (2 * s2).sqrt() * draws
+    bias = model.beta[i] + model.beta[j]
+    monte_carlo = torch.exp(bias - rel.square().sum(-1)).mean(0).detach()
+    torch.testing.assert_close(got.detach(), monte_carlo, rtol=5e-3, atol=0)
+    # nodes at rest do not spread: diffuse is the frozen positions' rate
+    with torch.no_grad():
+        model.v.zero_()
+    torch.testing.assert_close(
+        model.forecast(i, j, 0.6, 0.7, "diffuse"),
+        model.forecast(i, j, 0.6, 0.7, "static"),
+    )
