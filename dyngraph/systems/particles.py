@@ -76,8 +76,9 @@ def jelly(
     spacing: float = 0.02,
     stiffness: float = 2000.0,
     damping: float = 2.0,
-    gravity: float = 1.0,
-    initial_speed: float = 0.3,
+    gravity: float = 2.0,
+    initial_speed: float = 0.5,
+    spin_speed: float = 3.0,
     wall_stiffness: float = 1e4,
     frame_dt: float = 0.01,
     substeps: int = 10,
@@ -97,9 +98,11 @@ def jelly(
 
     with :math:`x_{ij} = x_j - x_i`, the soft walls :math:`w`, integrated by
     semi-implicit Euler. Each trajectory places the block at a random spot
-    of the upper box with a random velocity (uniform in
-    ``[-initial_speed, initial_speed]`` per axis) and a random rotation.
-    With ``gravity = 0`` and ``initial_speed = 0`` the block stays at rest.
+    of the box with a random velocity (uniform in
+    ``[-initial_speed, initial_speed]`` per axis), a random spin (uniform
+    in ``[-spin_speed, spin_speed]``) and a random rotation. With
+    ``gravity = 0``, ``initial_speed = 0`` and ``spin_speed = 0`` the block
+    stays at rest.
 
     Parameters
     ----------
@@ -113,9 +116,11 @@ def jelly(
         Spring constant :math:`k` and dashpot :math:`c` (defaults: ``2000``,
         ``2``).
     gravity : float
-        :math:`g` (default: ``1.0``).
+        :math:`g` (default: ``2.0``).
     initial_speed : float
-        Bound of the initial velocity per axis (default: ``0.3``).
+        Bound of the initial velocity per axis (default: ``0.5``).
+    spin_speed : float
+        Bound of the initial angular velocity (default: ``3.0``).
     wall_stiffness : float
         Soft-wall constant :math:`k_w` (default: ``1e4``).
     frame_dt : float
@@ -139,8 +144,10 @@ def jelly(
         wall_stiffness=wall_stiffness,
         frame_dt=frame_dt,
     )
-    if gravity < 0 or initial_speed < 0 or damping < 0:
-        raise ValueError("`gravity`, `initial_speed` and `damping` must be >= 0")
+    if min(gravity, initial_speed, spin_speed, damping) < 0:
+        raise ValueError(
+            "`gravity`, `initial_speed`, `spin_speed` and `damping` must be >= 0"
+        )
     size = (side - 1) * spacing
     if size >= 0.9:
         raise ValueError(
@@ -163,16 +170,19 @@ def jelly(
         centre = np.array(
             [
                 rng.uniform(half + 0.02, 1 - half - 0.02),
-                rng.uniform(0.55, 1 - half - 0.02),
+                rng.uniform(half + 0.05, 0.55),
             ]
         )
-        if gravity == 0 and initial_speed == 0:
+        if gravity == 0 and initial_speed == 0 and spin_speed == 0:
             rot, centre = np.eye(2), np.array([0.5, 0.5])
         start.append(rest @ rot.T + centre)
     pos = np.stack(start)
     vel = np.broadcast_to(
         rng.uniform(-initial_speed, initial_speed, (num_trajectories, 1, 2)), pos.shape
     ).copy()
+    spin = rng.uniform(-spin_speed, spin_speed, (num_trajectories, 1, 1))
+    arm = pos - pos.mean(1, keepdims=True)
+    vel += spin * np.stack([-arm[..., 1], arm[..., 0]], -1)
     h = frame_dt / substeps
     frames = [pos.copy()]
     g = np.array([0.0, -gravity])
@@ -303,7 +313,7 @@ def drop(
     centres = np.stack(
         [
             rng.uniform(radius + 0.05, 1 - radius - 0.05, num_trajectories),
-            rng.uniform(0.5, 1 - radius - 0.05, num_trajectories),
+            rng.uniform(radius + 0.1, 0.6, num_trajectories),
         ],
         1,
     )

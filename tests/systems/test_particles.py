@@ -32,7 +32,15 @@ def test_nbody_conserves_momentum_and_energy_formula_is_right():
 
 
 def test_the_jelly_at_rest_stays_at_rest():
-    rest = jelly(1, 30, side=6, gravity=0.0, initial_speed=0.0, dtype=torch.float64)
+    rest = jelly(
+        1,
+        30,
+        side=6,
+        gravity=0.0,
+        initial_speed=0.0,
+        spin_speed=0.0,
+        dtype=torch.float64,
+    )
     assert (rest.positions - rest.positions[:, :1]).abs().max() == 0.0
 
 
