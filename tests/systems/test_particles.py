@@ -47,10 +47,10 @@ def test_the_jelly_at_rest_stays_at_rest():
 def test_the_jelly_falls_keeps_its_shape_and_stays_in_the_box():
     p = jelly(2, 60, side=8, seed=4, dtype=torch.float64)
     assert p.positions.shape == (2, 60, 64, 2)
-    # gravity: the centre of mass accelerates downwards before the floor
+    # gravity (g = 2, dt = 0.01): the centre of mass falls freely before the floor
     com = p.positions[:, :10].mean(2)
     acc = com[:, 2:] - 2 * com[:, 1:-1] + com[:, :-2]
-    assert torch.allclose(acc[..., 1], torch.full_like(acc[..., 1], -1e-4), rtol=1e-6)
+    assert torch.allclose(acc[..., 1], torch.full_like(acc[..., 1], -2e-4), rtol=1e-6)
     # springs hold the lattice together: neighbours stay close
     near = (p.positions[:, :, 1] - p.positions[:, :, 0]).norm(dim=-1)
     assert near.min() > 0.015 and near.max() < 0.025
