@@ -530,6 +530,8 @@ class SparseGraphOperator(nn.Module):
             )
         count = len(batch)
         batch = batch[distributed.shard(count)]
+        if not len(batch):  # a rank without examples still joins DDP's reduction
+            return sum(p.sum() * 0 for p in self.parameters())
         windows, types, targets, masks = [], [], [], []
         for example, seed in batch.tolist():
             b, t = data["examples"][example].tolist()
