@@ -292,9 +292,10 @@ def main() -> dict[str, Any]:
             print(
                 f"  {ratio:>6} {r['sparse_nodes']:>6} {r['operator_mse5']:>10.3g} "
                 f"{r['operator_mse20']:>10.3g} {r['nearest_mse20']:>10.3g} "
-                f"{r['operator_mse20_over_full']:>7.2f} {1e3 * r['step_seconds']:>8.2f} "
-                f"{r['full_over_step_seconds']:>9.2f} {r['full_over_step_bytes']:>8.2f} "
-                f"{r['fit_seconds']:>7.1f}"
+                f"{r['operator_mse20_over_full']:>7.2f} "
+                f"{1e3 * r['step_seconds']:>8.2f} "
+                f"{r['full_over_step_seconds']:>9.2f} "
+                f"{r['full_over_step_bytes']:>8.2f} {r['fit_seconds']:>7.1f}"
             )
     print("\nheadline", json.dumps(headline))
     print(f"total {results['seconds']:.0f} s; wrote {out}")
