@@ -13,7 +13,10 @@ processes and the largest absolute difference of any fitted parameter.
   ranks draw their own masks, so parameters would differ by design), float32;
 - graph ODE on Gray-Scott 32x32: 2 epochs, float32;
 - MixER on CoDA's Lotka-Volterra split: 10 outer steps, float32
-  (trajectories/s counts trajectories integrated per inner step).
+  (trajectories/s counts trajectories integrated per inner step);
+- the sparse graph operator on 4 jelly trajectories (256 particles, 40
+  frames, a 25 % sample): 1 epoch of batches of 16 examples, float32
+  (examples/s counts (trajectory, frame) examples).
 
 Run from the repository root: ``python benchmarks/distributed.py``.
 """
@@ -124,11 +127,27 @@ def mixer_job(data: Path) -> tuple[float, float, dict[str, torch.Tensor]]:
     return seconds, steps * trajectories / seconds, params
 
 
+def operators_job(data: Path) -> tuple[float, float, dict[str, torch.Tensor]]:
+    SparseGraphOperator = family("operators").SparseGraphOperator
+    from dyngraph.systems import jelly
+
+    particles = jelly(4, 40, seed=0)
+    model = SparseGraphOperator(ratio=0.25, seed=0)
+    examples = model.set_training_samples(particles)  # what fit trains on
+    dist.barrier()
+    start = time.perf_counter()
+    model.fit(particles, epochs=1, batch_size=16)
+    seconds = time.perf_counter() - start
+    params = {k: v.detach().clone() for k, v in model.named_parameters()}
+    return seconds, examples / seconds, params
+
+
 JOBS = {
     "pivem": pivem_job,
     "semba": semba_job,
     "graphode": graphode_job,
     "mixer": mixer_job,
+    "operators": operators_job,
 }
 
 
@@ -181,6 +200,7 @@ def main() -> None:
         "semba": "events/s",
         "graphode": "windows/s",
         "mixer": "trajectories/s",
+        "operators": "examples/s",
     }
     results: dict[str, Any] = {}
     headline: dict[str, float] = {}

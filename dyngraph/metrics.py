@@ -29,14 +29,18 @@ from torch import Tensor
 __all__ = [
     "adjusted_rand_index",
     "average_precision",
+    "chamfer_distance",
     "f1_scores",
     "hits_at_k",
+    "kinetic_energy_error",
     "mrr",
     "ranks",
+    "relative_l2",
     "relative_mse",
     "rmse",
     "rmse_per_step",
     "roc_auc",
+    "rollout_mse",
     "ssim",
     "ssim_per_step",
     "trajectory_mse",
@@ -609,3 +613,128 @@ def ssim(
     view = (1, 1, -1, h, w)
     pair = (truth.reshape(view), pred.reshape(view))
     return float(ssim_per_step(*pair, data_range, window=window)[0])
+
+
+def _particle_inputs(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[Tensor, Tensor]:
+    truth, pred = _pair(y_true, y_pred)
+    if truth.dim() < 3:
+        raise ValueError(
+            "particle positions must have shape [..., S, N, d] (steps, particles, "
+            f"dimensions), got {list(truth.shape)}"
+        )
+    return truth, pred
+
+
+def rollout_mse(
+    y_true: ArrayLike, y_pred: ArrayLike, steps: int | None = None
+) -> float:
+    r"""Rollout MSE of particle positions over the first ``steps`` steps.
+
+    .. math::
+        \mathrm{MSE}_{S} = \frac{1}{S N d}\sum_{s=1}^{S}\sum_{i=1}^{N}
+            \sum_{k=1}^{d} (\hat x_{s,i,k} - x_{s,i,k})^2,
+
+    averaged over particles **and dimensions**, as GNS's
+    ``rollout_error_mse`` and LagrangeBench's MSE5 / MSE20 do (and over any
+    leading batch axes). GIOROM's code sums over the dimensions instead: its
+    figures are ``d`` times these. ``steps = 1`` is the one-step position
+    MSE; ``steps = None`` takes the full rollout.
+
+    Parameters
+    ----------
+    y_true, y_pred : tensor or array-like
+        ``[..., S, N, d]`` true and predicted positions (the predicted steps
+        only, not the initial window).
+    steps : int, optional
+        Horizon :math:`S` (default: every step); at most the rollout length.
+    """
+    truth, pred = _particle_inputs(y_true, y_pred)
+    total = truth.shape[-3]
+    if steps is not None:
+        if not 1 <= steps <= total:
+            raise ValueError(
+                f"rollout_mse: `steps` must be in [1, {total}] (the rollout "
+                f"length), got {steps}"
+            )
+        truth, pred = truth[..., :steps, :, :], pred[..., :steps, :, :]
+    return float(torch.mean((pred - truth) ** 2))
+
+
+def relative_l2(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    r"""Relative L2 error of point sets, per frame, averaged over frames.
+
+    .. math::
+        \mathrm{RelL2} = \mathrm{mean}_s\,
+            \frac{\lVert \hat X_s - X_s\rVert_F}{\lVert X_s\rVert_F}
+
+    with :math:`X_s` the ``[N, d]`` positions of frame :math:`s` (GIOROM's
+    Rel-L2 on the dense set; the points must correspond one to one).
+    """
+    truth, pred = _particle_inputs(y_true, y_pred)
+    err = (pred - truth).pow(2).sum((-1, -2)).sqrt()
+    norm = truth.pow(2).sum((-1, -2)).sqrt().clamp_min(1e-12)
+    return float((err / norm).mean())
+
+
+def chamfer_distance(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    r"""Symmetric Chamfer distance of point clouds, averaged over frames.
+
+    .. math::
+        \mathrm{CD}(X, Y) = \frac1{|X|}\sum_{x\in X}\min_{y\in Y}\lVert x-y\rVert^2
+            + \frac1{|Y|}\sum_{y\in Y}\min_{x\in X}\lVert x-y\rVert^2
+
+    (squared distances; no correspondence needed, so the clouds may differ
+    in size). Inputs ``[..., N, d]`` and ``[..., M, d]`` with the same
+    leading axes.
+    """
+    pred = _tensor("y_pred", y_pred).to(torch.float64)
+    truth = _tensor("y_true", y_true, pred.device).to(torch.float64)
+    if (
+        truth.dim() < 2
+        or truth.shape[:-2] != pred.shape[:-2]
+        or (truth.shape[-1] != pred.shape[-1])
+    ):
+        raise ValueError(
+            f"chamfer_distance: `y_true` {list(truth.shape)} and `y_pred` "
+            f"{list(pred.shape)} must be point clouds [..., N, d] and [..., M, d]"
+        )
+    if truth.shape[-2] == 0 or pred.shape[-2] == 0:
+        raise ValueError("chamfer_distance: a point cloud is empty")
+    d2 = torch.cdist(truth, pred).pow(2)
+    return float((d2.min(-1).values.mean(-1) + d2.min(-2).values.mean(-1)).mean())
+
+
+def kinetic_energy_error(
+    y_true: ArrayLike, y_pred: ArrayLike, masses: ArrayLike | None = None
+) -> float:
+    r"""Squared error of the kinetic energy per frame (LagrangeBench's ``e_kin``).
+
+    With velocities :math:`v_s = x_s - x_{s-1}` (per frame) and
+    :math:`E_s = \tfrac12\sum_i m_i \lVert v_{s,i}\rVert^2` (unit masses by
+    default),
+
+    .. math::
+        \mathrm{err}_{E} = \frac{1}{S-1}\sum_{s=2}^{S}(\hat E_s - E_s)^2,
+
+    averaged over any leading batch axes. Inputs ``[..., S, N, d]``,
+    ``S >= 2``.
+    """
+    truth, pred = _particle_inputs(y_true, y_pred)
+    if truth.shape[-3] < 2:
+        raise ValueError("kinetic_energy_error: needs at least two frames")
+    m = (
+        torch.ones(truth.shape[-2], dtype=torch.float64, device=truth.device)
+        if masses is None
+        else _tensor("masses", masses, truth.device).to(torch.float64)
+    )
+    if m.shape != truth.shape[-2:-1]:
+        raise ValueError(
+            f"kinetic_energy_error: `masses` must have shape [{truth.shape[-2]}], "
+            f"got {list(m.shape)}"
+        )
+
+    def energy(x: Tensor) -> Tensor:
+        v = x[..., 1:, :, :] - x[..., :-1, :, :]
+        return 0.5 * (v.pow(2).sum(-1) * m).sum(-1)
+
+    return float((energy(pred) - energy(truth)).pow(2).mean())

@@ -22,6 +22,7 @@ COMMANDS = (
     "dyngraph.models.semba",
     "dyngraph.models.mixer",
     "dyngraph.models.graphode",
+    "dyngraph.models.operators",
     "dyngraph.sparsify",
     "dyngraph.discovery",
 )

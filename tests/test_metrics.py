@@ -250,3 +250,36 @@ def test_rmse_per_step():
     assert rmse_per_step(truth, pred).tolist() == pytest.approx([0.0, 1.0, 2**0.5])
     with pytest.raises(ValueError, match="match"):
         rmse_per_step(truth, pred[:, :2])
+
+
+def test_particle_rollout_mse_averages_over_particles_and_dimensions():
+    from dyngraph.metrics import rollout_mse
+
+    truth = torch.zeros(2, 20, 5, 3, dtype=torch.float64)
+    pred = truth.clone()
+    pred[:, :5, :, 0] = 1.0  # error 1 in one of three dimensions for 5 steps
+    assert rollout_mse(truth, pred, 5) == pytest.approx(1 / 3)
+    assert rollout_mse(truth, pred, 20) == pytest.approx(5 / 20 / 3)
+    assert rollout_mse(truth, pred) == rollout_mse(truth, pred, 20)
+    with pytest.raises(ValueError, match="steps"):
+        rollout_mse(truth, pred, 21)
+
+
+def test_relative_l2_chamfer_and_kinetic_energy_by_hand():
+    from dyngraph.metrics import chamfer_distance, kinetic_energy_error, relative_l2
+
+    truth = torch.tensor([[[3.0, 4.0]]])  # one frame, one particle
+    assert relative_l2(truth, truth * 1.5) == pytest.approx(0.5)
+    a = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    b = torch.tensor([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]])
+    # a -> b: 0, 0; b -> a: 0, 0, 4
+    assert chamfer_distance(a, b) == pytest.approx(4 / 3)
+    assert chamfer_distance(b, b) == 0.0
+    # equal chamfer for any point order (no correspondence)
+    assert chamfer_distance(a, b.flip(0)) == pytest.approx(4 / 3)
+    still = torch.zeros(3, 2, 2)
+    moving = still.clone()
+    moving[1:, 0, 0] = torch.tensor([1.0, 2.0])  # speed 1 from the second frame
+    # E = 0.5 * 1 * 1 at both steps, against 0
+    assert kinetic_energy_error(still, moving) == pytest.approx(0.25)
+    assert kinetic_energy_error(still, moving, masses=[2.0, 1.0]) == pytest.approx(1.0)

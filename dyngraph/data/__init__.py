@@ -5,8 +5,9 @@ weighted and featured events; :class:`TimeSeries` holds observed states of a
 dynamical system. Around it: readers and a dataset registry with
 checksummed downloads, discrete-time snapshots, chronological and inductive
 splits, negative sampling, temporal batching, streaming edge updates,
-conversions to PyG, networkx, scipy and pandas, and seeded synthetic
-generators with known ground truth.
+conversions to PyG, networkx, scipy and pandas, seeded synthetic
+generators with known ground truth, particle trajectories (:class:`Particles`)
+and neighbourhood graphs of point clouds (:func:`radius_graph`).
 """
 
 import sys
@@ -33,6 +34,10 @@ _SOURCES = {
     "read_events": "dyngraph.data.io",
     "read_matrix_market": "dyngraph.data.io",
     "Field": "dyngraph.data.fields",
+    "knn": "dyngraph.data.neighbours",
+    "radius": "dyngraph.data.neighbours",
+    "radius_graph": "dyngraph.data.neighbours",
+    "Particles": "dyngraph.data.particles",
     "EdgeUpdate": "dyngraph.data.loader",
     "TemporalBatch": "dyngraph.data.loader",
     "TemporalBatchLoader": "dyngraph.data.loader",
@@ -104,6 +109,7 @@ __all__ = [
     "LatentSpaceTruth",
     "MalformedFileError",
     "NegativeSampler",
+    "Particles",
     "TemporalBatch",
     "TemporalBatchLoader",
     "TemporalSplit",
@@ -119,10 +125,13 @@ __all__ = [
     "from_pyg",
     "info",
     "inductive_split",
+    "knn",
     "latent_space_network",
     "list_datasets",
     "load",
     "load_negatives",
+    "radius",
+    "radius_graph",
     "read_events",
     "read_matrix_market",
     "read_series",

@@ -11,6 +11,8 @@ r"""Dynamical systems: ODE families, dynamics on networks, and :func:`simulate`.
   with known families);
 * :mod:`~dyngraph.systems.fields`: fields with known physics on periodic
   grids (Gray-Scott, lambda-omega, Burgers);
+* :mod:`~dyngraph.systems.particles`: particle systems with known physics
+  (a spring-mass jelly, an SPH-like drop, n-body);
 * :mod:`~dyngraph.systems.datasets`: real time series of dynamical systems
   (the Hudson's Bay lynx-hare records).
 """
@@ -50,6 +52,7 @@ from dyngraph.systems.odes import (
     get_system,
     list_systems,
 )
+from dyngraph.systems.particles import drop, jelly, nbody, nbody_energy
 from dyngraph.systems.simulate import SCIPY_METHODS, Simulation, simulate
 
 __all__ = [
@@ -72,15 +75,19 @@ __all__ = [
     "coupled_fitzhugh_nagumo",
     "coupled_rossler",
     "draw_environments",
+    "drop",
     "get_system",
     "gray_scott",
     "heat_diffusion",
+    "jelly",
     "kuramoto",
     "lambda_omega",
     "list_systems",
     "load_lynx_hare",
     "michaelis_menten",
     "mutualistic",
+    "nbody",
+    "nbody_energy",
     "network_dynamics",
     "simulate",
     "sis",

@@ -1,0 +1,164 @@
+import math
+
+import pytest
+import torch
+
+from dyngraph.data.particles import KINEMATIC, Particles
+from dyngraph.metrics import rollout_mse
+from dyngraph.models.operators import KernelIntegral, SparseGraphOperator
+from dyngraph.models.operators.gno import nearest_interpolation
+from dyngraph.systems.particles import jelly
+
+TINY = {"hidden": 16, "layers": 2, "mlp_layers": 1, "decoder_hidden": 16}
+
+
+def _jelly(n: int = 1, frames: int = 16, seed: int = 0) -> Particles:
+    return jelly(n, frames, side=6, seed=seed)
+
+
+def test_the_kernel_integral_is_the_mean_over_the_neighbourhood():
+    gen = torch.Generator().manual_seed(0)
+    y, x = torch.rand(30, 2, generator=gen), torch.rand(50, 2, generator=gen)
+    f = torch.rand(30, 3, generator=gen)
+    layer = KernelIntegral(3, 4, 2, radius=0.2, hidden=8, min_neighbours=2)
+    torch.nn.init.normal_(layer.kernel[-1].weight)  # not the zero start
+    out = layer(y, f, x)
+    d = torch.cdist(x, y)
+    for q in range(50):
+        near = set(torch.nonzero(d[q] <= 0.2).flatten().tolist())
+        near |= set(d[q].argsort()[:2].tolist())
+        rows = sorted(near)
+        terms = layer.skip(f[rows]) + layer.kernel(
+            torch.cat([(x[q] - y[rows]) / 0.2, f[rows]], 1)
+        )
+        assert torch.allclose(out[q], terms.mean(0), atol=1e-6)
+    # frames share the neighbourhoods
+    both = layer(y, torch.stack([f, 2 * f]), x)
+    assert torch.allclose(both[0], out, atol=1e-6)
+
+
+def test_the_decoder_reproduces_a_smooth_field_at_unseen_points():
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1)
+
+    def field(p):
+        return torch.stack(
+            [torch.sin(2 * p[:, 0]) * p[:, 1], torch.cos(3 * p[:, 1]) * p[:, 0]], 1
+        )
+
+    y = torch.rand(150, 2, generator=gen)
+    layer = KernelIntegral(2, 2, 2, radius=0.15, hidden=32)
+    opt = torch.optim.Adam(layer.parameters(), lr=3e-3)
+    train = torch.rand(400, 2, generator=gen)
+    edges = layer.neighbourhoods(y, train)
+    for _ in range(300):
+        loss = ((layer(y, field(y), train, edges) - field(train)) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    unseen = torch.rand(300, 2, generator=gen) * 0.9 + 0.05
+    with torch.no_grad():
+        pred = layer(y, field(y), unseen)
+    truth = field(unseen)
+    rel = ((pred - truth).norm() / truth.norm()).item()
+    nearest = nearest_interpolation(y, field(y), unseen)
+    assert rel < 0.03
+    assert rel < 0.5 * ((nearest - truth).norm() / truth.norm()).item()
+
+
+def test_a_tiny_model_overfits_one_trajectory():
+    data = _jelly(1, 20)
+    model = SparseGraphOperator(ratio=1.0, decoder="nearest", noise_std=0.0, **TINY)
+    model.fit(data, epochs=60, lr=1e-2, batch_size=14)
+    losses = [h["loss"] for h in model.fit_result_.history]
+    assert losses[-1] < 0.25 * losses[0]
+    roll = model.rollout(data, steps=10)
+    truth = data.positions[0, 6:16]
+    velocity = data.positions[0, 5] - data.positions[0, 4]
+    constant_velocity = data.positions[0, 5] + velocity * torch.arange(1, 11).view(
+        -1, 1, 1
+    )
+    assert rollout_mse(truth, roll.dense) < 0.05 * rollout_mse(truth, constant_velocity)
+
+
+def test_rollout_shapes_queries_anywhere_and_full_ratio_is_plain_gns():
+    data = _jelly(2, 14)
+    model = SparseGraphOperator(ratio=0.25, **TINY).fit(data, epochs=1)
+    roll = model.rollout(data, trajectory=1, steps=3)
+    m = math.ceil(0.25 * 36)
+    assert roll.sparse.shape == (3, m, 2) and roll.dense.shape == (3, 36, 2)
+    query = torch.rand(100 * m, 2) * 0.3 + 0.3
+    many = model.rollout(data, 1, 3, query=query)
+    assert many.dense.shape == (3, 100 * m, 2)
+    assert torch.equal(many.sparse, roll.sparse)
+    full = SparseGraphOperator(ratio=1.0, decoder="nearest", **TINY).fit(data, epochs=1)
+    plain = full.rollout(data, steps=3)
+    assert torch.equal(plain.dense, plain.sparse)
+    assert torch.equal(plain.sparse_index, torch.arange(36))
+
+
+def test_kinematic_particles_follow_the_truth_and_get_no_noise():
+    data = _jelly(1, 14)
+    types = torch.zeros(36, dtype=torch.long)
+    types[:6] = KINEMATIC
+    data = Particles(data.positions, types=types, box=data.box)
+    model = SparseGraphOperator(ratio=1.0, decoder="nearest", **TINY)
+    model.fit(data, epochs=1)
+    roll = model.rollout(data, steps=4)
+    assert torch.equal(roll.sparse[:, :6], data.positions[0, 6:10, :6])
+    model.noise_std = 0.1
+    noise = model._noise(torch.Size([36, 2]), seed=5)
+    assert noise.shape == (6, 36, 2) and bool((noise[0] == 0).all())
+
+
+def test_the_training_noise_is_a_random_walk_with_the_given_last_velocity_std():
+    model = SparseGraphOperator(noise_std=0.01, **TINY)
+    noise = model._noise(torch.Size([20000, 2]), seed=0).double()
+    last_velocity = noise[-1] - noise[-2]
+    assert last_velocity.std().item() == pytest.approx(0.01, rel=0.03)
+    first_velocity = noise[1] - noise[0]
+    assert first_velocity.std().item() == pytest.approx(0.01 / math.sqrt(5), rel=0.03)
+
+
+def test_the_sparse_radius_grows_as_the_sample_thins():
+    assert SparseGraphOperator(ratio=0.25, radius=0.04).graph_radius == pytest.approx(
+        0.08
+    )
+    assert (
+        SparseGraphOperator(ratio=0.25, radius=0.04, scale_radius=False).graph_radius
+        == 0.04
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"ratio": 0.0}, "ratio"),
+        ({"sampling": "grid"}, "sampling"),
+        ({"decoder": "fno"}, "decoder"),
+        ({"radius": -1.0}, "radius"),
+        ({"history": 1}, "history"),
+    ],
+)
+def test_bad_settings_are_named(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        SparseGraphOperator(**kwargs)
+
+
+def test_bad_fit_input_is_named():
+    model = SparseGraphOperator(**TINY)
+    with pytest.raises(TypeError, match="particles"):
+        model.fit(torch.zeros(1, 10, 4, 2))
+    with pytest.raises(ValueError, match="history"):
+        model.fit(_jelly(1, 5))
+    with pytest.raises(ValueError, match="steps"):
+        model.rollout(_jelly(1, 8), steps=5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_rollout_on_cuda_matches_cpu():
+    data = _jelly(1, 12)
+    model = SparseGraphOperator(ratio=0.5, **TINY).double().fit(data, epochs=1)
+    cpu = model.rollout(data, steps=3).dense
+    gpu = model.cuda().rollout(data, steps=3).dense.cpu()
+    assert torch.allclose(cpu, gpu, atol=1e-8)
