@@ -214,6 +214,7 @@ class GraphODE(nn.Module):
         blend: float = 0.5,
         refiner: bool = False,
         autoregressive: bool = True,
+        calibration_horizon: int = 20,
         iters: int = 25,
         seed: int = 0,
     ) -> None:
@@ -225,6 +226,7 @@ class GraphODE(nn.Module):
             ("hidden", hidden, 1),
             ("heads", heads, 1),
             ("knn", knn, 1),
+            ("calibration_horizon", calibration_horizon, 1),
         ):
             if not isinstance(value, int) or value < low:
                 raise ValueError(
@@ -259,6 +261,7 @@ class GraphODE(nn.Module):
             "blend": blend,
             "refiner": refiner,
             "autoregressive": autoregressive,
+            "calibration_horizon": calibration_horizon,
             "iters": iters,
             "seed": seed,
         }
@@ -290,9 +293,12 @@ class GraphODE(nn.Module):
         )
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
+        prior = torch.tensor([1 - blend, blend, 1 - blend, blend])
         self.register_buffer(
             "mix",
-            torch.tensor([1 - blend, blend, 1 - blend, blend]).repeat(channels, 1),
+            torch.einsum("oc,j->ocj", torch.eye(channels), prior)
+            .reshape(channels, 4 * channels)
+            .repeat(calibration_horizon, 1, 1),
         )
         self._train_data: dict[str, Any] | None = None
         self.reset_parameters()
@@ -432,8 +438,9 @@ class GraphODE(nn.Module):
         residual of the encoding time, exact at that time.
         :meth:`calibrate` fits ``mix`` by least squares instead.
         """
-        feats = self.features(probes, graph, start)
-        return (feats * self.mix.view(1, self.channels, 4, 1)).sum(2)
+        feats = self.features(probes, graph, start).flatten(1, 2)
+        age = start["age"].clamp(1, self.mix.shape[0]) - 1
+        return torch.einsum("bfn,bof->bon", feats, self.mix[age])
 
     def decode(
         self, probes: Tensor, graph: ProbeGraph, start: dict[str, Tensor]
@@ -458,6 +465,7 @@ class GraphODE(nn.Module):
             probes, 2, graph.assignment.unsqueeze(1).expand(-1, c, -1)
         )
         return {
+            "age": torch.ones(b, dtype=torch.long, device=history.device),
             "knn": knn,
             "residual_fill": last - coarse,
             "residual_knn": last - probes @ knn.transpose(1, 2),
@@ -546,6 +554,7 @@ class GraphODE(nn.Module):
                 graphs.append((s, graph))
             fired.append(again)
             frame = self.step(buffer, graph, start)
+            start["age"] = start["age"] + 1
             frames.append(frame)
             buffer = torch.cat([buffer[:, 1:], frame.unsqueeze(1)], 1)
             since += 1
@@ -596,67 +605,73 @@ class GraphODE(nn.Module):
         horizon = windows.shape[1] - self.history
         for s in range(horizon):
             frame = self.step(buffer, graph, start)
+            start["age"] = start["age"] + 1
             truth = windows[:, self.history + s]
             total = total + ((frame - truth) ** 2).mean((1, 2, 3)).sum()
             buffer = torch.cat([buffer[:, 1:], frame.unsqueeze(1)], 1)
         return distributed.global_mean(total / horizon, count)
 
     @torch.no_grad()
-    def calibrate(self, values: Tensor, horizon: int, stride: int = 1) -> Tensor:
+    def calibrate(self, values: Tensor, stride: int = 1) -> Tensor:
         r"""Fit the decoder's ``mix`` by least squares on true probe values.
 
-        Every ``history + horizon`` frames of each normalised trajectory
-        (starting every ``stride`` frames) are encoded from their first
-        ``history`` frames; the true values of the probes at each of the
-        ``horizon`` later frames are decoded through the features :math:`F`
-        of :meth:`features`, and per channel :math:`c`
+        Every ``history + S`` frames of each normalised trajectory (starting
+        every ``stride`` frames; ``S`` is ``calibration_horizon``, clipped to
+        the frames there are) are encoded from their first ``history``
+        frames. At each age :math:`s = 1..S` (frames after the encoding) the
+        true values of the probes are decoded through the features :math:`F`
+        of :meth:`features`, and per age and channel :math:`c`
 
         .. math::
-            \mathrm{mix}_c = rg\min_m \sum_{w,s,i}
+            \mathrm{mix}_{s,c} = \operatorname{arg\,min}_m \sum_{w,i}
             \Big(u_{c,i}(s) - \sum_j m_j F_{c,j,i}(s)\Big)^2 ,
 
         the decoder that best rebuilds the field from perfect probe states
-        over the forecast horizon (the oracle the predictor then feeds).
+        ``s`` frames after an encoding (the oracle the predictor then feeds).
+        Ages beyond ``S`` use the last fit. The decode depends on the age, so
+        that a rollout which re-encodes often uses short-age coefficients (an
+        encoding-time residual amplified for 20 frames would compound).
 
         Parameters
         ----------
         values : Tensor
-            ``[B, T, C, H, W]`` normalised trajectories, ``T >= history +
-            horizon``.
-        horizon, stride : int
-            Frames after each encoding, and frames between window starts.
+            ``[B, T, C, H, W]`` normalised trajectories, ``T > history``.
+        stride : int
+            Frames between window starts (default: ``1``).
 
         Returns
         -------
         Tensor
-            ``[C]`` the root-mean-square residual of the fit per channel.
+            ``[S, C]`` the root-mean-square residual of the fit per age and
+            channel.
         """
+        horizon = min(self.mix.shape[0], values.shape[1] - self.history)
+        if horizon < 1:
+            raise ValueError(
+                f"GraphODE.calibrate: `values` holds {values.shape[1]} frames, "
+                f"calibration needs more than history = {self.history}"
+            )
         wins = windows(values.to(self.device), self.history + horizon, stride)
         buffer = wins[:, : self.history]
         graph = self.encode(buffer)
         start = self._start(buffer, graph)
         b, _, c, h, w = wins.shape
-        gram = wins.new_zeros(c, 4, 4)
-        rhs = wins.new_zeros(c, 4)
-        count = 0
+        eye = torch.eye(4 * c, dtype=torch.float64, device=wins.device)
+        errors = []
         for s in range(horizon):
             frame = wins[:, self.history + s].reshape(b, c, h * w)
             probes = torch.gather(frame, 2, graph.probes.unsqueeze(1).expand(-1, c, -1))
-            feats = self.features(probes, graph, start).double()
-            gram += torch.einsum("bcjn,bckn->cjk", feats, feats).to(gram)
-            rhs += torch.einsum("bcjn,bcn->cj", feats, frame.double()).to(rhs)
-            count += b * h * w
-        ridge = 1e-6 * gram.diagonal(dim1=1, dim2=2).mean(1).view(c, 1, 1)
-        mix = torch.linalg.solve(
-            (gram + ridge * torch.eye(4, device=gram.device)).double(),
-            rhs.double().unsqueeze(2),
-        ).squeeze(2)
-        self.mix.copy_(mix.to(self.mix))
-        target = sum(
-            (wins[:, self.history + s] ** 2).sum((0, 2, 3)) for s in range(horizon)
-        )
-        sse = target.double() - (mix * rhs.double()).sum(1)
-        return (sse.clamp_min(0) / count).sqrt().float()
+            feats = self.features(probes, graph, start).flatten(1, 2).double()
+            frame = frame.double()
+            gram = torch.einsum("bfn,bgn->fg", feats, feats)
+            rhs = torch.einsum("bfn,bon->fo", feats, frame)
+            ridge = 1e-6 * gram.diagonal().mean()
+            mix = torch.linalg.solve(gram + ridge * eye, rhs).T  # [C, 4C]
+            self.mix[s] = mix.to(self.mix)
+            fit = torch.einsum("bfn,of->bon", feats, mix)
+            errors.append((frame - fit).pow(2).mean((0, 2)).sqrt())
+        self.mix[horizon:] = self.mix[horizon - 1]
+        return torch.stack(errors).float()
 
     @torch.no_grad()
     def init_autoregression(self, ridge: float = 1.0) -> Tensor:
@@ -741,7 +756,7 @@ class GraphODE(nn.Module):
         batch_size: int = 16,
         horizon: int = 4,
         stride: int = 1,
-        calibrate: int = 20,
+        calibrate: bool = True,
         checkpoint: str | Path | None = None,
         seed: int = 0,
         progress: bool = False,
@@ -764,10 +779,10 @@ class GraphODE(nn.Module):
             Frames rolled out per window in the loss (default: ``4``).
         stride : int
             Frames between window starts (default: ``1``).
-        calibrate : int
-            Horizon of the decoder's calibration (:meth:`calibrate`, before
-            the predictor is trained; clipped to the frames there are);
-            ``0`` keeps the ``mix`` given by ``blend`` (default: ``20``).
+        calibrate : bool
+            Fit the decoder's ``mix`` (:meth:`calibrate`) before the predictor
+            is trained; ``False`` keeps the ``mix`` given by ``blend``
+            (default: ``True``).
         checkpoint : str or Path, optional
             Fit-state file; an existing one is resumed from (bit-exact).
         seed : int
@@ -805,10 +820,9 @@ class GraphODE(nn.Module):
         n = self.set_training_windows(field, horizon, stride)
         if self.ar is not None:
             self.autoregression_fit_ = self.init_autoregression()
-        cal = min(calibrate, field.num_frames - self.history)
-        if cal >= 1:
+        if calibrate:
             self.decoder_fit_ = self.calibrate(
-                self.normalise(field.values.to(self.device)), cal, stride
+                self.normalise(field.values.to(self.device)), stride
             )
         optimizer = torch.optim.Adam(self.parameters(), lr=lr)
 
