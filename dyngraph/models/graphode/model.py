@@ -20,12 +20,19 @@ Complex Systems" <https://arxiv.org/abs/2505.17459>`_ (Cheng et al., NeurIPS
    or the normalised adjacency :math:`D^{-1/2}(W + I)D^{-1/2}`; :math:`A` is
    fixed during the solve, computed from :math:`z(0)` (GRAND). :math:`g` is
    an optional local reaction MLP. The probe values advance by
-   :math:`p_{t+1} = p_t + R(z(\Delta t)) - R(z(0))` with a linear read-out
-   :math:`R`, so a zero-length solve is persistence.
-3. **Decode**: piecewise-constant fill (each pixel takes its probe's value),
-   blended with an inverse-squared-distance kNN interpolation of the probes,
-   plus the residual the coarse decode missed at the encoding time (the
-   encoder saw the full field then), optionally corrected by a small
+   :math:`p_{t+1} = p_t + L(p_{t-T+1:t}) + R(z(\Delta t)) - R(z(0))` with a
+   linear read-out :math:`R` and an optional linear autoregressive skip
+   :math:`L` shared by all probes, set by ridge least squares on the training
+   probe series before training (:meth:`GraphODE.init_autoregression`), so
+   the ODE learns what a linear autoregression misses.
+3. **Decode**: a linear map, per channel and per age :math:`s` (frames since
+   the last encoding), of four features: the piecewise-constant fill (each
+   pixel takes its probe's value), an inverse-squared-distance kNN
+   interpolation of the probes, and the residuals of both at the encoding
+   time (the encoder saw the full field then). The default (from ``blend``)
+   is exact at the encoding time; :meth:`GraphODE.calibrate` fits the map by
+   least squares on true probe values of the training windows (the oracle
+   decoder the predictor feeds). Optionally corrected by a small
    convolutional refiner. SparseDiff's diffusion decoder is not implemented
    (a later option).
 4. **Re-encode** when :class:`~dyngraph.models.graphode.coarsen.ReencodeRule`
