@@ -6,7 +6,10 @@ and two full-resolution peers under the same budget (epochs, batches,
 rollout horizon in the loss) and scores 20-step autoregressive rollouts from
 the same observed history (:func:`dyngraph.models.graphode.evaluate.compare`):
 
-* the graph ODE with adaptive re-encoding (the paper's rule, ``tau``), with
+* the graph ODE (decoder calibrated by least squares on true probe values of
+  the training windows, linear autoregressive skip of the probe step set by
+  ridge least squares, both before training) with adaptive re-encoding
+  (the paper's rule, ``tau``), with
   fixed-interval re-encoding (every 5 steps, the release's rule) and without
   re-encoding;
 * persistence (the last observed frame);

@@ -20,12 +20,19 @@ Complex Systems" <https://arxiv.org/abs/2505.17459>`_ (Cheng et al., NeurIPS
    or the normalised adjacency :math:`D^{-1/2}(W + I)D^{-1/2}`; :math:`A` is
    fixed during the solve, computed from :math:`z(0)` (GRAND). :math:`g` is
    an optional local reaction MLP. The probe values advance by
-   :math:`p_{t+1} = p_t + R(z(\Delta t)) - R(z(0))` with a linear read-out
-   :math:`R`, so a zero-length solve is persistence.
-3. **Decode**: piecewise-constant fill (each pixel takes its probe's value),
-   blended with an inverse-squared-distance kNN interpolation of the probes,
-   plus the residual the coarse decode missed at the encoding time (the
-   encoder saw the full field then), optionally corrected by a small
+   :math:`p_{t+1} = p_t + L(p_{t-T+1:t}) + R(z(\Delta t)) - R(z(0))` with a
+   linear read-out :math:`R` and an optional linear autoregressive skip
+   :math:`L` shared by all probes, set by ridge least squares on the training
+   probe series before training (:meth:`GraphODE.init_autoregression`), so
+   the ODE learns what a linear autoregression misses.
+3. **Decode**: a linear map, per channel and per age :math:`s` (frames since
+   the last encoding), of four features: the piecewise-constant fill (each
+   pixel takes its probe's value), an inverse-squared-distance kNN
+   interpolation of the probes, and the residuals of both at the encoding
+   time (the encoder saw the full field then). The default (from ``blend``)
+   is exact at the encoding time; :meth:`GraphODE.calibrate` fits the map by
+   least squares on true probe values of the training windows (the oracle
+   decoder the predictor feeds). Optionally corrected by a small
    convolutional refiner. SparseDiff's diffusion decoder is not implemented
    (a later option).
 4. **Re-encode** when :class:`~dyngraph.models.graphode.coarsen.ReencodeRule`
@@ -213,6 +220,8 @@ class GraphODE(nn.Module):
         knn: int = 3,
         blend: float = 0.5,
         refiner: bool = False,
+        autoregressive: bool = True,
+        calibration_horizon: int = 20,
         iters: int = 25,
         seed: int = 0,
     ) -> None:
@@ -224,6 +233,7 @@ class GraphODE(nn.Module):
             ("hidden", hidden, 1),
             ("heads", heads, 1),
             ("knn", knn, 1),
+            ("calibration_horizon", calibration_horizon, 1),
         ):
             if not isinstance(value, int) or value < low:
                 raise ValueError(
@@ -257,6 +267,8 @@ class GraphODE(nn.Module):
             "knn": knn,
             "blend": blend,
             "refiner": refiner,
+            "autoregressive": autoregressive,
+            "calibration_horizon": calibration_horizon,
             "iters": iters,
             "seed": seed,
         }
@@ -276,6 +288,7 @@ class GraphODE(nn.Module):
         self.edge = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, heads))
         self.func = GraphODEFunc(hidden, reaction)
         self.readout = nn.Linear(hidden, channels)
+        self.ar = nn.Linear(history * channels, channels) if autoregressive else None
         self.refine = (
             nn.Sequential(
                 nn.Conv2d(3 * channels, 32, 3, padding=1, padding_mode="circular"),
@@ -287,6 +300,13 @@ class GraphODE(nn.Module):
         )
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
+        prior = torch.tensor([1 - blend, blend, 1 - blend, blend])
+        self.register_buffer(
+            "mix",
+            torch.einsum("oc,j->ocj", torch.eye(channels), prior)
+            .reshape(channels, 4 * channels)
+            .repeat(calibration_horizon, 1, 1),
+        )
         self._train_data: dict[str, Any] | None = None
         self.reset_parameters()
 
@@ -299,6 +319,9 @@ class GraphODE(nn.Module):
         for module in self.modules():
             if module is not self and hasattr(module, "reset_parameters"):
                 module.reset_parameters()
+        if self.ar is not None:
+            nn.init.zeros_(self.ar.weight)
+            nn.init.zeros_(self.ar.bias)
         if self.refine is not None:
             nn.init.zeros_(self.refine[-1].weight)
             nn.init.zeros_(self.refine[-1].bias)
@@ -393,34 +416,67 @@ class GraphODE(nn.Module):
         out = torch.zeros_like(dist).scatter_(2, idx, weight)
         return out / out.sum(2, keepdim=True)
 
-    def fill(self, probes: Tensor, graph: ProbeGraph, knn: Tensor) -> Tensor:
-        """``[B, C, N]`` piecewise-constant fill blended with kNN interpolation."""
+    def features(
+        self, probes: Tensor, graph: ProbeGraph, start: dict[str, Tensor]
+    ) -> Tensor:
+        r"""``[B, C, 4, N]``: the decoder's features of probe values ``[B, C, M]``.
+
+        :math:`F_1 = P p` the piecewise-constant fill (every pixel takes its
+        probe's value), :math:`F_2 = K p` the kNN interpolation, and the
+        residuals :math:`F_3 = u_e - P p_e`, :math:`F_4 = u_e - K p_e` of the
+        two at the encoding time :math:`e` (``start``, from :meth:`_start`).
+        """
         coarse = torch.gather(
             probes, 2, graph.assignment.unsqueeze(1).expand(-1, probes.shape[1], -1)
         )
-        smooth = probes @ knn.transpose(1, 2)
-        return (1 - self.blend) * coarse + self.blend * smooth
+        smooth = probes @ start["knn"].transpose(1, 2)
+        return torch.stack(
+            [coarse, smooth, start["residual_fill"], start["residual_knn"]], 2
+        )
+
+    def fill(
+        self, probes: Tensor, graph: ProbeGraph, start: dict[str, Tensor]
+    ) -> Tensor:
+        r"""``[B, C, N]``: the linear decode :math:`\sum_j \mathrm{mix}_{cj} F_j`.
+
+        The default ``mix`` (from ``blend`` :math:`\beta`) is
+        :math:`(1-\beta)(F_1 + F_3) + \beta (F_2 + F_4)`: the blend of the
+        piecewise-constant fill and the kNN interpolation plus the blended
+        residual of the encoding time, exact at that time.
+        :meth:`calibrate` fits ``mix`` by least squares instead.
+        """
+        feats = self.features(probes, graph, start).flatten(1, 2)
+        age = start["age"].clamp(1, self.mix.shape[0]) - 1
+        return torch.einsum("bfn,bof->bon", feats, self.mix[age])
 
     def decode(
-        self, probes: Tensor, graph: ProbeGraph, knn: Tensor, residual: Tensor
+        self, probes: Tensor, graph: ProbeGraph, start: dict[str, Tensor]
     ) -> Tensor:
         """``[B, C, H, W]`` field from probe values ``[B, C, M]`` (normalised)."""
         b = probes.shape[0]
         h, w = graph.grid
-        base = self.fill(probes, graph, knn).view(b, self.channels, h, w)
-        out = base + residual
-        if self.refine is not None:
-            out = out + self.refine(torch.cat([base, residual, out], 1))
-        return out
+        base = self.fill(probes, graph, start).view(b, self.channels, h, w)
+        if self.refine is None:
+            return base
+        coarse = self.features(probes, graph, start)[:, :, 0].reshape_as(base)
+        residual = start["residual_fill"].reshape_as(base)
+        return base + self.refine(torch.cat([coarse, residual, base], 1))
 
     def _start(self, history: Tensor, graph: ProbeGraph) -> dict[str, Tensor]:
-        """Per-encoding tensors: kNN weights and the residual at encoding time."""
+        """Per-encoding tensors: kNN weights and the residuals at encoding time."""
         b, _, c, h, w = history.shape
         knn = self._knn_weights(graph)
         last = history[:, -1].reshape(b, c, h * w)
         probes = torch.gather(last, 2, graph.probes.unsqueeze(1).expand(-1, c, -1))
-        residual = (last - self.fill(probes, graph, knn)).view(b, c, h, w)
-        return {"knn": knn, "residual": residual}
+        coarse = torch.gather(
+            probes, 2, graph.assignment.unsqueeze(1).expand(-1, c, -1)
+        )
+        return {
+            "age": torch.ones(b, dtype=torch.long, device=history.device),
+            "knn": knn,
+            "residual_fill": last - coarse,
+            "residual_knn": last - probes @ knn.transpose(1, 2),
+        }
 
     def step(
         self, history: Tensor, graph: ProbeGraph, start: dict[str, Tensor]
@@ -436,8 +492,11 @@ class GraphODE(nn.Module):
         zt = self.integrate(
             z0, torch.tensor([0.0, self.dt]), self.coupling_matrix(z0, graph)
         )[-1]
-        probes = series[:, -1] + (self.readout(zt) - self.readout(z0)).transpose(1, 2)
-        return self.decode(probes, graph, start["knn"], start["residual"])
+        delta = self.readout(zt) - self.readout(z0)
+        if self.ar is not None:
+            delta = delta + self.ar(feats)
+        probes = series[:, -1] + delta.transpose(1, 2)
+        return self.decode(probes, graph, start)
 
     # -- rollout ------------------------------------------------------------
 
@@ -502,6 +561,7 @@ class GraphODE(nn.Module):
                 graphs.append((s, graph))
             fired.append(again)
             frame = self.step(buffer, graph, start)
+            start["age"] = start["age"] + 1
             frames.append(frame)
             buffer = torch.cat([buffer[:, 1:], frame.unsqueeze(1)], 1)
             since += 1
@@ -552,10 +612,125 @@ class GraphODE(nn.Module):
         horizon = windows.shape[1] - self.history
         for s in range(horizon):
             frame = self.step(buffer, graph, start)
+            start["age"] = start["age"] + 1
             truth = windows[:, self.history + s]
             total = total + ((frame - truth) ** 2).mean((1, 2, 3)).sum()
             buffer = torch.cat([buffer[:, 1:], frame.unsqueeze(1)], 1)
         return distributed.global_mean(total / horizon, count)
+
+    @torch.no_grad()
+    def calibrate(self, values: Tensor, stride: int = 1) -> Tensor:
+        r"""Fit the decoder's ``mix`` by least squares on true probe values.
+
+        Every ``history + S`` frames of each normalised trajectory (starting
+        every ``stride`` frames; ``S`` is ``calibration_horizon``, clipped to
+        the frames there are) are encoded from their first ``history``
+        frames. At each age :math:`s = 1..S` (frames after the encoding) the
+        true values of the probes are decoded through the features :math:`F`
+        of :meth:`features`, and per age and channel :math:`c`
+
+        .. math::
+            \mathrm{mix}_{s,c} = \operatorname{arg\,min}_m \sum_{w,i}
+            \Big(u_{c,i}(s) - \sum_j m_j F_{c,j,i}(s)\Big)^2 ,
+
+        the decoder that best rebuilds the field from perfect probe states
+        ``s`` frames after an encoding (the oracle the predictor then feeds).
+        Ages beyond ``S`` use the last fit. The decode depends on the age, so
+        that a rollout which re-encodes often uses short-age coefficients (an
+        encoding-time residual amplified for 20 frames would compound).
+
+        Parameters
+        ----------
+        values : Tensor
+            ``[B, T, C, H, W]`` normalised trajectories, ``T > history``.
+        stride : int
+            Frames between window starts (default: ``1``).
+
+        Returns
+        -------
+        Tensor
+            ``[S, C]`` the root-mean-square residual of the fit per age and
+            channel.
+        """
+        horizon = min(self.mix.shape[0], values.shape[1] - self.history)
+        if horizon < 1:
+            raise ValueError(
+                f"GraphODE.calibrate: `values` holds {values.shape[1]} frames, "
+                f"calibration needs more than history = {self.history}"
+            )
+        wins = windows(values.to(self.device), self.history + horizon, stride)
+        buffer = wins[:, : self.history]
+        graph = self.encode(buffer)
+        start = self._start(buffer, graph)
+        b, _, c, h, w = wins.shape
+        eye = torch.eye(4 * c, dtype=torch.float64, device=wins.device)
+        errors = []
+        for s in range(horizon):
+            frame = wins[:, self.history + s].reshape(b, c, h * w)
+            probes = torch.gather(frame, 2, graph.probes.unsqueeze(1).expand(-1, c, -1))
+            feats = self.features(probes, graph, start).flatten(1, 2).double()
+            frame = frame.double()
+            gram = torch.einsum("bfn,bgn->fg", feats, feats)
+            rhs = torch.einsum("bfn,bon->fo", feats, frame)
+            ridge = 1e-6 * gram.diagonal().mean()
+            mix = torch.linalg.solve(gram + ridge * eye, rhs).T  # [C, 4C]
+            self.mix[s] = mix.to(self.mix)
+            fit = torch.einsum("bfn,of->bon", feats, mix)
+            errors.append((frame - fit).pow(2).mean((0, 2)).sqrt())
+        self.mix[horizon:] = self.mix[horizon - 1]
+        return torch.stack(errors).float()
+
+    @torch.no_grad()
+    def init_autoregression(self, ridge: float = 1.0) -> Tensor:
+        r"""Set the linear skip :math:`L` by ridge least squares on the probes.
+
+        The probe step is :math:`p_{t+1} = p_t + L(p_{t-T+1:t}) + R(z(\Delta
+        t)) - R(z(0))`; before the predictor is trained, :math:`L` (weights
+        :math:`W_L` and bias) minimises
+        :math:`\sum \lVert p_{t+1} - p_t - L(p_{t-T+1:t})\rVert^2 + \lambda n
+        \lVert W_L\rVert^2` over the true probe series of every training
+        window (the graph encoded at its start; :math:`n` one-step pairs), so
+        that the neural ODE learns what a linear autoregression of each probe
+        misses. The ridge keeps the multi-step rollout of :math:`L` stable
+        (with :math:`\lambda \to 0` the 10-lag fit extrapolates badly).
+
+        Parameters
+        ----------
+        ridge : float
+            :math:`\lambda` (default: ``1.0``, on standardised values).
+
+        Returns
+        -------
+        Tensor
+            ``[C]`` the root-mean-square one-step residual per channel.
+        """
+        if self.ar is None or self._train_data is None:
+            raise RuntimeError(
+                "GraphODE.init_autoregression: needs `autoregressive=True` and the "
+                "training windows (fit sets them)"
+            )
+        wins, graph = self._train_data["windows"], self._train_data["graph"]
+        b, length, c, h, w = wins.shape
+        index = graph.probes.view(b, 1, 1, -1).expand(-1, length, c, -1)
+        series = torch.gather(wins.reshape(b, length, c, h * w), 3, index)
+        series = series.permute(0, 3, 1, 2)  # [B, M, L, C]
+        t = self.history
+        inputs = torch.cat(
+            [series[:, :, s : s + t].flatten(2) for s in range(length - t)], 1
+        ).flatten(0, 1)
+        targets = torch.cat(
+            [series[:, :, s + t] - series[:, :, s + t - 1] for s in range(length - t)],
+            1,
+        ).flatten(0, 1)
+        x = torch.cat([inputs, torch.ones_like(inputs[:, :1])], 1).double()
+        y = targets.double()
+        penalty = ridge * x.shape[0] * torch.eye(x.shape[1], dtype=x.dtype)
+        penalty[-1, -1] = 0.0
+        coef = torch.linalg.solve(x.T @ x + penalty.to(x.device), x.T @ y)
+        self.ar.weight.copy_(coef[:-1].T.to(self.ar.weight))
+        self.ar.bias.copy_(coef[-1].to(self.ar.bias))
+        resid = y - x @ coef
+        return resid.pow(2).mean(0).sqrt().float()
 
     def set_training_windows(self, field: Field, horizon: int, stride: int) -> int:
         """Set the normalisation and the windows :meth:`forward` reads.
@@ -588,6 +763,7 @@ class GraphODE(nn.Module):
         batch_size: int = 16,
         horizon: int = 4,
         stride: int = 1,
+        calibrate: bool = True,
         checkpoint: str | Path | None = None,
         seed: int = 0,
         progress: bool = False,
@@ -610,6 +786,10 @@ class GraphODE(nn.Module):
             Frames rolled out per window in the loss (default: ``4``).
         stride : int
             Frames between window starts (default: ``1``).
+        calibrate : bool
+            Fit the decoder's ``mix`` (:meth:`calibrate`) before the predictor
+            is trained; ``False`` keeps the ``mix`` given by ``blend``
+            (default: ``True``).
         checkpoint : str or Path, optional
             Fit-state file; an existing one is resumed from (bit-exact).
         seed : int
@@ -645,6 +825,12 @@ class GraphODE(nn.Module):
                 f"history + horizon = {length}"
             )
         n = self.set_training_windows(field, horizon, stride)
+        if self.ar is not None:
+            self.autoregression_fit_ = self.init_autoregression()
+        if calibrate:
+            self.decoder_fit_ = self.calibrate(
+                self.normalise(field.values.to(self.device)), stride
+            )
         optimizer = torch.optim.Adam(self.parameters(), lr=lr)
 
         def batches(epoch: int) -> list[Tensor]:

@@ -59,6 +59,8 @@ class ModelConfig:
     knn: int = 3
     blend: float = 0.5
     refiner: bool = False
+    autoregressive: bool = True
+    calibration_horizon: int = 20
 
 
 @dataclass
@@ -120,6 +122,7 @@ RANGES: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
         "'attention' or 'adjacency'",
     ),
     ("model", "knn"): _at_least(1),
+    ("model", "calibration_horizon"): _at_least(1),
     ("model", "blend"): (lambda v: 0 <= v <= 1, "in [0, 1]"),
     ("fit", "batch_size"): _at_least(1),
     ("fit", "horizon"): _at_least(1),

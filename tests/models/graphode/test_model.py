@@ -163,3 +163,68 @@ def test_fit_and_rollout_on_cuda():
     model = GraphODE(2, **TINY).cuda().fit(field, epochs=1, horizon=2)
     out = model.rollout(field.values[:, :4], 2)
     assert out.frames.is_cuda and torch.isfinite(out.frames).all()
+
+
+def test_default_decoder_is_exact_at_the_encoding_time():
+    model = GraphODE(2, **TINY)
+    field = _field()
+    history = model.normalise(field.values[:, :3])
+    graph = model.encode(history)
+    start = model._start(history, graph)
+    b, _, c, h, w = history.shape
+    last = history[:, -1].reshape(b, c, h * w)
+    probes = torch.gather(last, 2, graph.probes.unsqueeze(1).expand(-1, c, -1))
+    out = model.decode(probes, graph, start)
+    assert torch.allclose(out, history[:, -1], atol=1e-5)
+
+
+def test_calibration_is_the_least_squares_decoder_at_every_age():
+    model = GraphODE(2, calibration_horizon=3, **TINY).double()
+    values = _field(t=8).values.double()
+    errors = model.calibrate(values, stride=2)
+    assert errors.shape == (3, 2)
+    # slow reference: rebuild the features of every window and age, lstsq
+    wins = torch.stack([values[b, s : s + 6] for b in range(2) for s in (0, 2)])
+    graph = model.encode(wins[:, :3])
+    start = model._start(wins[:, :3], graph)
+    for age in range(3):
+        frame = wins[:, 3 + age].reshape(4, 2, -1)
+        probes = torch.gather(frame, 2, graph.probes.unsqueeze(1).expand(-1, 2, -1))
+        feats = model.features(probes, graph, start).flatten(1, 2)  # [B, 8, N]
+        x = feats.permute(0, 2, 1).reshape(-1, 8)
+        y = frame.permute(0, 2, 1).reshape(-1, 2)
+        ref = torch.linalg.lstsq(x, y).solution.T
+
+        def loss(mix, x=x, y=y):
+            return (y - x @ mix.T).pow(2).mean(0)
+
+        # the fit (a 1e-6 ridge on near-collinear features) attains the
+        # least-squares loss, and reports its residual
+        assert torch.allclose(loss(model.mix[age]), loss(ref), rtol=1e-4, atol=1e-9)
+        assert torch.allclose(errors[age].double(), loss(model.mix[age]).sqrt())
+        default = GraphODE(2, **TINY).double().mix[0]
+        assert bool((loss(default) >= loss(ref)).all())
+
+
+def test_autoregression_recovers_a_planted_linear_recurrence():
+    # x_t = cos(omega t + phi) obeys x_{t+1} = 2 cos(omega) x_t - x_{t-1}
+    omega, t = 0.4, 12
+    phi = torch.rand(1, 1, 1, 6, 6, generator=torch.Generator().manual_seed(0)) * 6
+    times = torch.arange(t, dtype=torch.float64).view(1, t, 1, 1, 1)
+    field = Field(torch.cos(omega * times + phi), torch.arange(t * 1.0), ("x",))
+    model = GraphODE(1, history=2, num_probes=4, hidden=8, heads=2).double()
+    model.set_training_windows(field, horizon=3, stride=1)
+    model.mean.zero_()
+    model.std.fill_(1.0)
+    model._train_data["windows"] = torch.stack(
+        [field.values[0, s : s + 5] for s in range(t - 4)]
+    )
+    model._train_data["graph"] = model.encode(model._train_data["windows"][:, :2])
+    resid = model.init_autoregression(ridge=0.0)
+    assert float(resid.max()) < 1e-8
+    # the step is p_{t+1} - p_t = (2 cos omega - 1) p_t - p_{t-1}
+    expect = torch.tensor([[-1.0, 2 * torch.cos(torch.tensor(omega)) - 1]])
+    assert torch.allclose(model.ar.weight, expect.double(), atol=1e-6)
+    assert abs(float(model.ar.bias.detach())) < 1e-6
+    with pytest.raises(RuntimeError, match="autoregressive"):
+        GraphODE(1, history=2, num_probes=4, hidden=8, heads=2).init_autoregression()
