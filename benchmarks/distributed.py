@@ -11,6 +11,9 @@ processes and the largest absolute difference of any fitted parameter.
   100 bins), 3 epochs (one per phase), float64;
 - SEMBA on Bitcoin-OTC: the sign task, 1 epoch, dropout 0 (with dropout the
   ranks draw their own masks, so parameters would differ by design), float32;
+  its parameter difference is round-off amplified by training, of the size
+  that a perturbation of one rounding error to the initial weights of a
+  single process gives (see ``--semba-drift``);
 - graph ODE on Gray-Scott 32x32: 2 epochs, float32;
 - MixER on CoDA's Lotka-Volterra split: 10 outer steps, float32
   (trajectories/s counts trajectories integrated per inner step);
@@ -19,6 +22,13 @@ processes and the largest absolute difference of any fitted parameter.
   (examples/s counts (trajectory, frame) examples).
 
 Run from the repository root: ``python benchmarks/distributed.py``.
+
+``--semba-drift`` instead measures where SEMBA's 1-vs-2-process parameter
+difference comes from (``benchmarks/results/distributed-semba-drift.json``):
+the largest parameter difference after each step of one epoch on
+Bitcoin-OTC between one and two processes, and between two single-process
+runs whose initial weights differ by a relative ``1e-15`` (float64) or
+``1e-7`` (float32), i.e. about one rounding error.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from dyngraph.training import distributed as dist
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "benchmarks" / "results" / "distributed.json"
+DRIFT_OUT = ROOT / "benchmarks" / "results" / "distributed-semba-drift.json"
 
 
 def family(name: str) -> ModuleType:
@@ -142,6 +153,128 @@ def operators_job(data: Path) -> tuple[float, float, dict[str, torch.Tensor]]:
     return seconds, examples / seconds, params
 
 
+def semba_trace_job(data: Path, dtype: str, eps: float, out: Path) -> None:
+    """One epoch of :func:`semba_job` in ``dtype``, parameters after every step.
+
+    With ``eps``, every initial weight is multiplied by ``1 + eps g``,
+    ``g ~ N(0, 1)``. Rank 0 saves the ``[steps, parameters]`` trace and the
+    validation AUC to ``out``.
+    """
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    from dyngraph.data import chronological_split
+    from dyngraph.data.io import read_snap_signed
+
+    SEMBA = family("semba").SEMBA
+    torch.set_num_threads(1)
+    stream = read_snap_signed(data / "bitcoin-otc" / "soc-sign-bitcoinotc.csv.gz")
+    split = chronological_split(stream, 0.15, 0.15)
+    torch.manual_seed(0)
+    model = SEMBA(stream.num_nodes, task="sign", time_unit=86400.0, dropout=0.0)
+    model = model.to(getattr(torch, dtype))
+    params = [p for p in model.parameters() if p.requires_grad]
+    if eps:
+        gen = torch.Generator().manual_seed(123)
+        with torch.no_grad():
+            for p in params:
+                p.mul_(1 + eps * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+    trace: list[torch.Tensor] = []
+
+    def record(*_: Any) -> None:
+        trace.append(torch.cat([p.detach().reshape(-1).double() for p in params]))
+
+    hook = register_optimizer_step_post_hook(record)
+    try:
+        model.fit(stream, split, epochs=1, batch_size=200, seed=0)
+    finally:
+        hook.remove()
+    if dist.is_main():
+        auc = model.history_.history[-1]["auc"]
+        torch.save({"trace": torch.stack(trace), "val_auc": auc}, out)
+
+
+def _drift_worker(rank: int, world: int, port: int, args: tuple) -> None:
+    os.environ.update(
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
+    torch.set_num_threads(1)
+    dist.setup(backend="gloo")
+    try:
+        semba_trace_job(*args)
+    finally:
+        dist.teardown()
+
+
+def semba_drift(data: Path, out: Path) -> None:
+    """Write the drift study of ``--semba-drift`` (see the module docstring)."""
+    results: dict[str, Any] = {}
+    headline: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for dtype, eps in (("float64", 1e-15), ("float32", 1e-7)):
+            runs = {}
+            for tag, world, e in (
+                ("one", 1, 0.0),
+                ("perturbed", 1, eps),
+                ("two", 2, 0.0),
+            ):
+                path = Path(tmp) / f"{tag}.pt"
+                if world == 1:
+                    semba_trace_job(data, dtype, e, path)
+                else:
+                    with socket.socket() as sock:
+                        sock.bind(("127.0.0.1", 0))
+                        port = sock.getsockname()[1]
+                    mp.start_processes(
+                        _drift_worker,
+                        args=(world, port, (data, dtype, e, path)),
+                        nprocs=world,
+                        join=True,
+                        start_method="fork",
+                    )
+                runs[tag] = torch.load(path, weights_only=True)
+            one = runs["one"]["trace"]
+            steps = len(one)
+            picks = sorted({1, 2, 5, 10, 20, 30, 40, 50, 60, 80, 100, steps})
+            table = []
+            for step in (k for k in picks if k <= steps):
+                row = {"step": step}
+                for tag in ("two", "perturbed"):
+                    diff = (runs[tag]["trace"][step - 1] - one[step - 1]).abs().max()
+                    row[f"max_abs_diff_{tag}"] = float(diff)
+                table.append(row)
+                print(
+                    f"{dtype} step {step}: 1 vs 2 procs {row['max_abs_diff_two']:.2e}, "
+                    f"1 vs 1 perturbed {row['max_abs_diff_perturbed']:.2e}",
+                    flush=True,
+                )
+            results[dtype] = {
+                "perturbation": eps,
+                "steps": steps,
+                "table": table,
+                "val_auc": {tag: float(r["val_auc"]) for tag, r in runs.items()},
+            }
+            headline[f"{dtype}_final_max_abs_diff_2_procs"] = table[-1][
+                "max_abs_diff_two"
+            ]
+            headline[f"{dtype}_final_max_abs_diff_perturbed_1_proc"] = table[-1][
+                "max_abs_diff_perturbed"
+            ]
+    payload = {
+        "headline": headline,
+        "benchmark": "distributed-semba-drift",
+        "setting": "SEMBA sign task on Bitcoin-OTC, 1 epoch, batch 200, dropout 0, "
+        "Adam lr 1e-3, one thread per process, gloo",
+        "results": results,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2))
+    print(f"wrote {out}")
+
+
 JOBS = {
     "pivem": pivem_job,
     "semba": semba_job,
@@ -193,8 +326,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--families", nargs="+", default=list(JOBS), choices=JOBS)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--semba-drift",
+        action="store_true",
+        help="measure SEMBA's 1-vs-2-process drift against perturbed single runs",
+    )
     args = parser.parse_args()
+    if args.semba_drift:
+        semba_drift(args.data, args.out or DRIFT_OUT)
+        return
+    args.out = args.out or OUT
     units = {
         "pivem": "pairs/s",
         "semba": "events/s",

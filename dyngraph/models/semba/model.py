@@ -73,6 +73,10 @@ def _check_task(task: str) -> str:
     return task
 
 
+def _log1p_column(x: Tensor) -> Tensor:
+    return x.log1p().unsqueeze(-1)
+
+
 class FixedTimeEncoder(TimeEncoder):
     r"""Time encoding with fixed, geometrically spaced frequencies.
 
@@ -380,9 +384,18 @@ class SignedTemporalModel(nn.Module):
     The embedding of node :math:`i` attends over its ``num_neighbors`` most
     recent neighbours :math:`u` with edge attributes
     :math:`[\phi(\tau_u - t_e) \,\|\, |w_e|/c \,\|\, \sigma_e]` (the sign
-    only with ``sign_edge_attr``). The head is PyG's TGN link predictor,
-    :math:`h(z_s, z_d) = W_o\,\mathrm{ReLU}(W_s z_s + W_d z_d)`, with
-    :math:`k` outputs per task:
+    only with ``sign_edge_attr``). The head is PyG's TGN link predictor
+    with a product term, :math:`h(z_s, z_d) = W_o\,\mathrm{ReLU}(W_s z_s +
+    W_d z_d + W_p (z_s \odot z_d))`; with ``recency`` it also reads the time
+    since each endpoint's last event, :math:`W_r [\psi(t - \tau_s) \,\|\,
+    \psi(t - \tau_d)]` inside the ReLU, where :math:`t` is the pair's query
+    time (the event's time; a sampled pair's is its event's),
+    :math:`\tau_i` the time of :math:`i`'s last observed event (``0``, the
+    time origin, for a node not seen yet) and :math:`\psi` the fixed
+    geometric encoding of :class:`FixedTimeEncoder`. The embedding does not
+    see :math:`t` (its edge times are relative to :math:`\tau_u`, as in
+    PyG's TGN example), so without it the head cannot tell a node active an
+    hour ago from one silent for a year. It has :math:`k` outputs per task:
 
     ======================  ===  ==================================================
     task                    k    target and loss
@@ -435,6 +448,21 @@ class SignedTemporalModel(nn.Module):
     time_unit : float
         Event times are divided by this after subtracting ``time_origin``,
         e.g. ``86400`` for Unix seconds to days (default: ``1.0``).
+    node_embedding_dim : int
+        Size of a learned per-node embedding appended to the node inputs
+        (default: ``0``, none).
+    recency : bool
+        Give the head the time since each endpoint's last event (see
+        above; default: ``False``). Each gap :math:`\Delta` enters as
+        :math:`[\psi(\Delta) \,\|\, \log(1 + \Delta)]`: the logarithm keeps
+        gaps longer than the slowest frequency of :math:`\psi` apart. On
+        Bitcoin-OTC it raised SEMBA's test existence ROC-AUC (seeds 0, 1,
+        3 epochs) from 0.899 / 0.888 to 0.921 / 0.927 and the TGB-protocol
+        MRR from 0.346 / 0.337 to 0.408 / 0.411. On the generated factions
+        network, whose events have no bursts of activity, an earlier form
+        (without the logarithm) left existence as it was and lowered the
+        3-way macro-F1 by 0.04 (three seeds), so :class:`SEMBA` turns it on
+        for ``"existence"`` only.
     """
 
     def __init__(
@@ -454,6 +482,7 @@ class SignedTemporalModel(nn.Module):
         time_origin: float = 0.0,
         time_unit: float = 1.0,
         node_embedding_dim: int = 0,
+        recency: bool = False,
     ) -> None:
         super().__init__()
         self.task = _check_task(task)
@@ -490,6 +519,12 @@ class SignedTemporalModel(nn.Module):
         self.lin_dst = nn.Linear(embedding_dim, embedding_dim)
         self.lin_pair = nn.Linear(embedding_dim, embedding_dim, bias=False)
         self.lin_out = nn.Linear(embedding_dim, _OUT[self.task])
+        self.recency = bool(recency)
+        if self.recency:
+            self.recency_enc = FixedTimeEncoder(time_encoder.out_channels)
+            self.lin_recency = nn.Linear(
+                2 * (time_encoder.out_channels + 1), embedding_dim
+            )
         self.neighbors = LastNeighborLoader(num_nodes, size=num_neighbors)
         self._history: dict[str, Tensor] = {}
         self._reset_history()
@@ -525,6 +560,9 @@ class SignedTemporalModel(nn.Module):
         self.conv.reset_parameters()
         for lin in (self.lin_src, self.lin_dst, self.lin_pair, self.lin_out):
             lin.reset_parameters()
+        if self.recency:
+            self.recency_enc.reset_parameters()
+            self.lin_recency.reset_parameters()
         self.reset_state()
 
     def reset_state(self) -> None:
@@ -621,6 +659,10 @@ class SignedTemporalModel(nn.Module):
     # -- forward pass ----------------------------------------------------------
     def embed(self, n_id: Tensor) -> Tensor:
         """Embeddings ``[n, embedding_dim]`` of the nodes ``n_id`` (unique)."""
+        return self._embed(n_id)[0]
+
+    def _embed(self, n_id: Tensor) -> tuple[Tensor, Tensor]:
+        """Embeddings of ``n_id`` and their last-update times."""
         all_id, edge_index, e_id = self.neighbors(n_id)
         x, last_update = self.node_state(all_id)
         if self.node_embedding is not None:
@@ -635,32 +677,41 @@ class SignedTemporalModel(nn.Module):
         z = self.conv(x, edge_index, torch.cat(attr, dim=-1))
         local = torch.empty(self.num_nodes, dtype=torch.long, device=z.device)
         local[all_id] = torch.arange(all_id.numel(), device=z.device)
-        return z[local[n_id]]
+        return z[local[n_id]], last_update[local[n_id]]
 
-    def score(self, src: Tensor, dst: Tensor) -> Tensor:
+    def score(self, src: Tensor, dst: Tensor, t: Tensor | None = None) -> Tensor:
         r"""Head output for the pairs ``(src, dst)``: ``[B]`` or ``[B, 3]``.
 
         Uses only the events observed so far. Logits for ``"existence"`` and
         ``"sign"`` (probability of a link / of a positive sign after a
         sigmoid), class logits for ``"three_way"``, the scaled signed
-        weight :math:`\hat y / c` for ``"weight"``.
+        weight :math:`\hat y / c` for ``"weight"``. With ``recency``, ``t``
+        (model units, ``[B]``) is each pair's query time.
         """
         device = self.lin_out.weight.device
         src, dst = src.to(device), dst.to(device)
         n_id = torch.cat([src, dst]).unique()
-        z = self.embed(n_id)
+        z, last = self._embed(n_id)
         local = torch.empty(self.num_nodes, dtype=torch.long, device=device)
         local[n_id] = torch.arange(n_id.numel(), device=device)
         z_src, z_dst = z[local[src]], z[local[dst]]
         h = self.lin_src(z_src) + self.lin_dst(z_dst) + self.lin_pair(z_src * z_dst)
+        if self.recency:
+            if t is None:
+                raise ValueError("score: a model with recency needs the pairs' times t")
+            t = t.to(device=device, dtype=last.dtype)
+            since = [(t - last[local[x]]).clamp_min(0) for x in (src, dst)]
+            feats = [f(x) for x in since for f in (self.recency_enc, _log1p_column)]
+            h = h + self.lin_recency(torch.cat(feats, -1))
         out = self.lin_out(h.relu())
         return out if self.task == "three_way" else out.squeeze(-1)
 
-    def _pairs(self, batch: TemporalBatch) -> tuple[Tensor, Tensor, Tensor]:
-        """Event pairs, then the valid sampled negative pairs."""
+    def _pairs(self, batch: TemporalBatch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Event pairs, then the valid sampled negative pairs, and their times."""
         events = batch.events
+        t = self.model_time(events.t)
         if self.task not in ("existence", "three_way"):
-            return events.src, events.dst, events.src[:0]
+            return events.src, events.dst, events.src[:0], t
         if batch.neg_dst is None or batch.neg_mask is None:
             raise ValueError(
                 f"task {self.task!r} needs sampled negatives: build the "
@@ -669,10 +720,12 @@ class SignedTemporalModel(nn.Module):
         neg_mask = batch.neg_mask.to(events.src.device)
         neg_src = events.src.unsqueeze(-1).expand_as(batch.neg_dst)[neg_mask]
         neg_dst = batch.neg_dst.to(events.src.device)[neg_mask]
+        neg_t = t.unsqueeze(-1).expand(neg_mask.shape)[neg_mask.to(t.device)]
         return (
             torch.cat([events.src, neg_src]),
             torch.cat([events.dst, neg_dst]),
             neg_mask,
+            torch.cat([t, neg_t]),
         )
 
     def loss(self, batch: TemporalBatch) -> Tensor:
@@ -685,8 +738,8 @@ class SignedTemporalModel(nn.Module):
         if distributed.context().distributed:
             return self._sharded_loss(batch)
         events = batch.events
-        src, dst, _ = self._pairs(batch)
-        out = self.score(src, dst)
+        src, dst, _, t = self._pairs(batch)
+        out = self.score(src, dst, t)
         device = out.device
         b = events.num_events
         sign = self._signs(events).to(device)
@@ -718,10 +771,10 @@ class SignedTemporalModel(nn.Module):
         loss of the whole batch.
         """
         events = batch.events
-        src, dst, _ = self._pairs(batch)
+        src, dst, _, t = self._pairs(batch)
         device = self.lin_out.weight.device
         part = distributed.shard(src.numel())
-        out = self.score(src[part], dst[part])
+        out = self.score(src[part], dst[part], t[part])
         b = events.num_events
         sign = self._signs(events).to(device)
         if self.task == "weight":
@@ -767,8 +820,8 @@ class SignedTemporalModel(nn.Module):
             ``NaN`` where ``neg_mask`` is ``False``; ``None`` for the tasks
             without negatives.
         """
-        src, dst, neg_mask = self._pairs(batch)
-        out = self.score(src, dst)
+        src, dst, neg_mask, t = self._pairs(batch)
+        out = self.score(src, dst, t)
         if self.task == "weight":
             out = out * self.weight_scale
         elif self.task == "three_way":
@@ -989,6 +1042,10 @@ class SEMBA(SignedTemporalModel):
         (default) or :class:`FixedTimeEncoder` (on generated signed networks
         it narrowed the spread of link existence over seeds on two networks
         and widened it on a third).
+    recency : bool, optional
+        Give the pair head the time since each endpoint's last event
+        (``recency`` of :class:`SignedTemporalModel`; default: on for
+        ``"existence"`` only, see there).
     **kwargs
         ``num_neighbors``, ``heads``, ``dropout``, ``sign_edge_attr``,
         ``neg_weight``, ``weight_scale``, ``time_origin``, ``time_unit``,
@@ -1016,8 +1073,11 @@ class SEMBA(SignedTemporalModel):
         message_module: nn.Module | None = None,
         aggregator_module: nn.Module | None = None,
         time_encoding: Literal["learned", "fixed"] = "learned",
+        recency: bool | None = None,
         **kwargs: Any,
     ) -> None:
+        if recency is None:
+            recency = task == "existence"
         if time_encoding not in ("learned", "fixed"):
             raise ValueError(
                 f"unknown time_encoding {time_encoding!r}; choose 'learned' or 'fixed'"
@@ -1034,7 +1094,13 @@ class SEMBA(SignedTemporalModel):
             else None,
         )
         super().__init__(
-            num_nodes, 2 * memory_dim, memory.time_enc, embedding_dim, task, **kwargs
+            num_nodes,
+            2 * memory_dim,
+            memory.time_enc,
+            embedding_dim,
+            task,
+            recency=recency,
+            **kwargs,
         )
         self.memory = memory
         self._config = {
@@ -1044,6 +1110,7 @@ class SEMBA(SignedTemporalModel):
             "embedding_dim": embedding_dim,
             "task": task,
             "time_encoding": time_encoding,
+            "recency": bool(recency),
             **kwargs,
         }
         self._modules_given = {

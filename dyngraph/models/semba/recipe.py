@@ -38,6 +38,7 @@ class ModelConfig:
     sign_edge_attr: bool = True
     node_embedding_dim: int = 0
     time_encoding: str = "learned"
+    recency: bool | None = None
 
 
 @dataclass

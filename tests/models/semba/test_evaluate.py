@@ -147,7 +147,7 @@ def test_tgb_mrr_ranks_each_test_event_against_hist_rnd_negatives():
     split = chronological_split(events)
     model = SEMBA(30, 4, 2, 4, "existence", num_neighbors=3, heads=1)
     # a scorer that prefers low destination ids: rank = 1 + #negatives below d
-    model.score = lambda src, dst: -dst.float()
+    model.score = lambda src, dst, t=None: -dst.float()
     result = tgb_mrr(model, events, split, num_negatives=10, batch_size=50, seed=4)
     sampler = tgb_sampler(events, split, num_negatives=10, seed=4)
     parts = [sampler.sample(split.test[a : a + 50]) for a in range(0, 60, 50)]

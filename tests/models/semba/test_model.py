@@ -37,7 +37,9 @@ def test_batch_predictions_ignore_the_batch_itself(stream, task):
     altered = _alter_batch(stream, k * size, (k + 1) * size)
     outputs = []
     for events in (stream, altered):
-        model = _small(task)
+        # the batch's times are altered too: without recency no time of the
+        # batch is read (with it they are its query times, see below)
+        model = _small(task, recency=False)
         sampler = NegativeSampler(seed=3).fit(stream)
         outputs.append(
             stream_predictions(model, events, batch_size=size, neg_sampler=sampler)
@@ -176,7 +178,7 @@ def test_each_head_loss_decreases(stream, task):
 def test_weight_target_is_negative_for_negative_events():
     events = EventStream([0, 1], [1, 0], [0.0, 1.0], sign=[1, -1], weight=[4.0, 4.0])
     model = SEMBA(2, 4, 2, 4, "weight", weight_scale=4.0)
-    model.score = lambda src, dst: torch.ones(2)  # predicts +|w|/c for both
+    model.score = lambda src, dst, t=None: torch.ones(2)  # predicts +|w|/c for both
     loss = model.loss(TemporalBatch(events, None, None, 0, 2))
     assert loss.item() == pytest.approx(2.0)  # (0 + (1 - (-1))^2) / 2
 
@@ -286,3 +288,61 @@ def test_evaluation_continues_the_fits_own_timeline_also_after_loading(
     loaded.fit_state_ = None  # a rebuild with the final weights is not the same
     _, rebuilt = evaluate_model(loaded, stream, split, batch_size=100)
     assert not torch.equal(first.event, rebuilt.event)
+
+
+def test_recency_encodes_the_time_since_each_endpoints_last_event():
+    r"""With ``recency`` the head reads psi(t - tau_s) and psi(t - tau_d).
+
+    :math:`\tau_i` is the time of node :math:`i`'s last *observed* event
+    (``0``, the time origin, for a node never seen), :math:`t` the pair's
+    query time.
+    """
+    model = _small("existence", recency=True)
+    seen = []
+    model.recency_enc.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    first = EventStream(
+        torch.tensor([0, 1]),
+        torch.tensor([1, 2]),
+        torch.tensor([2.0, 5.0]),
+        sign=torch.tensor([1, -1]),
+        num_nodes=30,
+    )
+    model.observe(first)
+    model.observe(first[:0])  # apply the pending messages (times) to the memory
+    src, dst, t = torch.tensor([0, 2, 7]), torch.tensor([2, 1, 3]), torch.tensor(9.0)
+    model.score(src, dst, t.expand(3))
+    since_src, since_dst = seen
+    assert torch.allclose(since_src, torch.tensor([7.0, 4.0, 9.0]))
+    assert torch.allclose(since_dst, torch.tensor([4.0, 4.0, 9.0]))
+    with pytest.raises(ValueError, match="recency needs the pairs' times"):
+        model.score(src, dst)
+
+
+def test_recency_predictions_ignore_the_batch_but_its_query_times(stream):
+    """The batch's signs, weights and pairs do not reach its own predictions.
+
+    Its times do, as query times only: the question is whether ``(s, d)``
+    links *at* ``t``.
+    """
+    k, size = 4, 50
+    altered = _alter_batch(stream, k * size, (k + 1) * size)
+    altered = EventStream(
+        stream.src,
+        stream.dst,
+        stream.t,
+        sign=altered.sign,
+        weight=altered.weight,
+        num_nodes=30,
+    )
+    outputs = []
+    for events in (stream, altered):
+        model = _small("existence", recency=True)
+        sampler = NegativeSampler(seed=3).fit(stream)
+        outputs.append(
+            stream_predictions(model, events, batch_size=size, neg_sampler=sampler)
+        )
+    first, second = outputs
+    upto = (k + 1) * size
+    assert torch.equal(first.event[:upto], second.event[:upto])
+    assert torch.equal(first.sampled[:upto], second.sampled[:upto])
+    assert not torch.allclose(first.event[upto:], second.event[upto:])
