@@ -3,7 +3,8 @@
 * :mod:`~dyngraph.training.loop`: the one fit loop (:func:`fit`): seeding,
   progress, atomic checkpoints, bit-exact resume (with the optimizer settings
   given now, and a check that the checkpoint fits the model:
-  :func:`check_resumable`), early stopping, and a stop with an explanation on
+  :func:`check_resumable`; :func:`prepare_checkpoints` for the commands),
+  early stopping, and a stop with an explanation on
   a non-finite loss;
 * :mod:`~dyngraph.training.checkpoint`: the one checkpoint format (tensors
   and primitive configs, never unpickled);
@@ -19,6 +20,7 @@ from dyngraph.training.loop import (
     NonFiniteLossError,
     check_resumable,
     fit,
+    prepare_checkpoints,
     seed_everything,
 )
 
@@ -30,5 +32,6 @@ __all__ = [
     "check_resumable",
     "distributed",
     "fit",
+    "prepare_checkpoints",
     "seed_everything",
 ]

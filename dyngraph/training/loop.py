@@ -22,6 +22,7 @@ __all__ = [
     "NonFiniteLossError",
     "check_resumable",
     "fit",
+    "prepare_checkpoints",
     "seed_everything",
 ]
 
@@ -183,6 +184,59 @@ def check_resumable(
             + f". To go on, {advice}."
         )
     return saved
+
+
+def prepare_checkpoints(
+    directory: str | Path,
+    pattern: str,
+    model: nn.Module,
+    *,
+    resume: bool,
+    advice: str = RESUME_ADVICE,
+) -> list[Path]:
+    """Start a command's fit afresh or check that it can resume, on every rank.
+
+    Without ``resume``, rank 0 deletes the files of ``directory`` matching
+    ``pattern`` (a glob; a plain file name matches itself); every rank then
+    waits at a barrier, so that under ``torchrun`` no rank resumes from a
+    checkpoint another rank is deleting. With ``resume``, each remaining
+    file is checked by :func:`check_resumable` before anything is loaded.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Where the checkpoints are (created if missing).
+    pattern : str
+        Their names, e.g. ``"fit.pt"`` or ``"phase*.pt"``.
+    model : torch.nn.Module
+        The model that would resume them.
+    resume : bool
+        Keep and check the files (``True``) or delete them (``False``).
+    advice : str
+        What to do when a file was written for another model, appended to
+        the error (default: :data:`RESUME_ADVICE`).
+
+    Returns
+    -------
+    list of Path
+        The checkpoints that remain, sorted by name (empty after a fresh
+        start).
+
+    Raises
+    ------
+    CheckpointError
+        When resuming from a file written for another model or dataset.
+    """
+    directory = Path(directory)
+    if not resume and dist.is_main():
+        for old in directory.glob(pattern):
+            old.unlink(missing_ok=True)
+    dist.barrier()
+    found = sorted(directory.glob(pattern))
+    for path in found:
+        check_resumable(path, model, advice=advice)
+    directory.mkdir(parents=True, exist_ok=True)
+    return found
 
 
 def _hyper(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:

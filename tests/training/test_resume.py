@@ -9,6 +9,7 @@ from dyngraph.training import (
     NonFiniteLossError,
     check_resumable,
     fit,
+    prepare_checkpoints,
 )
 
 
@@ -174,3 +175,38 @@ def test_a_new_rate_becomes_the_schedulers_base_rate(tmp_path):
     opt = run(0.01, 3)  # one more epoch at the new rate, then halved
     assert opt.param_groups[0]["lr"] == pytest.approx(0.005)
     assert opt.param_groups[0]["initial_lr"] == 0.01
+
+
+def _fit_once(model: nn.Module, path) -> None:
+    fit(
+        model,
+        lambda _: model(torch.ones(model.in_features)).sum(),
+        epochs=1,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        checkpoint=path,
+        progress=False,
+    )
+
+
+def test_prepare_checkpoints_deletes_only_its_files_or_checks_them(tmp_path):
+    folder = tmp_path / "out[1]"  # glob characters in the folder are literal
+    folder.mkdir()
+    for name in ("phase1.pt", "phase2.pt"):
+        _fit_once(nn.Linear(3, 1), folder / name)
+    (folder / "metrics.json").write_text("{}")
+    # resuming keeps and checks every matching file, sorted
+    found = prepare_checkpoints(folder, "phase*.pt", nn.Linear(3, 1), resume=True)
+    assert [p.name for p in found] == ["phase1.pt", "phase2.pt"]
+    with pytest.raises(CheckpointError, match="phase1.pt.*drop it"):
+        prepare_checkpoints(
+            folder, "phase*.pt", nn.Linear(5, 1), resume=True, advice="drop it"
+        )
+    # a fresh start deletes the matching files and nothing else
+    assert prepare_checkpoints(folder, "phase*.pt", nn.Linear(5, 1), resume=False) == []
+    assert sorted(p.name for p in folder.iterdir()) == ["metrics.json"]
+    # a missing folder is created
+    assert (
+        prepare_checkpoints(tmp_path / "new", "fit.pt", nn.Linear(1, 1), resume=True)
+        == []
+    )
+    assert (tmp_path / "new").is_dir()

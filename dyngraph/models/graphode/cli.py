@@ -104,7 +104,7 @@ def fit_from_recipe(
         plot_forecast,
         plot_probe_graph,
     )
-    from dyngraph.training import check_resumable, distributed
+    from dyngraph.training import distributed, prepare_checkpoints
 
     if system is not None:
         recipe.data.system = system
@@ -124,17 +124,14 @@ def fit_from_recipe(
     model = GraphODE(train.values.shape[2], seed=fit_cfg.seed, **asdict(recipe.model))
     output = Path(output)
     checkpoint = output / "checkpoints" / "fit.pt"
-    if not resume and checkpoint.exists() and distributed.is_main():
-        checkpoint.unlink()
-    distributed.barrier()
-    if checkpoint.exists():
-        check_resumable(
-            checkpoint,
-            model,
-            advice=f"fit into another --output, or drop --resume to start afresh "
-            f"(the checkpoint {checkpoint} is then replaced)",
-        )
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    prepare_checkpoints(
+        checkpoint.parent,
+        checkpoint.name,
+        model,
+        resume=resume,
+        advice="fit into another --output, or drop --resume to start afresh "
+        f"(the checkpoint {checkpoint} is then replaced)",
+    )
     model.fit(
         train,
         epochs=fit_cfg.epochs,

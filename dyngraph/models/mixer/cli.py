@@ -102,7 +102,7 @@ def fit_from_recipe(
         plot_loss_matrix,
         plot_trajectories,
     )
-    from dyngraph.training import check_resumable, distributed
+    from dyngraph.training import distributed, prepare_checkpoints
 
     name = split or recipe.data.split
     _check(recipe, name)
@@ -114,16 +114,14 @@ def fit_from_recipe(
     )
     output = Path(output)
     path = output / "checkpoints" / "fit.pt"
-    if not resume and distributed.is_main():
-        path.unlink(missing_ok=True)
-    distributed.barrier()  # under torchrun: no rank sees the old checkpoint
-    if resume and path.exists():
-        check_resumable(
-            path,
-            model,
-            advice=f"fit {name!r} into another --output, or drop --resume to start "
-            f"afresh (the checkpoint {path} is then replaced)",
-        )
+    prepare_checkpoints(
+        path.parent,
+        path.name,
+        model,
+        resume=resume,
+        advice=f"fit {name!r} into another --output, or drop --resume to start "
+        f"afresh (the checkpoint {path} is then replaced)",
+    )
     model.fit(
         train,
         outer_steps=fit.epochs,

@@ -101,7 +101,7 @@ def fit_from_recipe(
         plot_error_vs_step,
         plot_rollout,
     )
-    from dyngraph.training import check_resumable, distributed
+    from dyngraph.training import distributed, prepare_checkpoints
 
     if system is not None:
         recipe.data.system = system
@@ -117,17 +117,14 @@ def fit_from_recipe(
     model = build_model(recipe)
     output = Path(output)
     checkpoint = output / "checkpoints" / "fit.pt"
-    if not resume and checkpoint.exists() and distributed.is_main():
-        checkpoint.unlink()
-    distributed.barrier()
-    if checkpoint.exists():
-        check_resumable(
-            checkpoint,
-            model,
-            advice="fit into another --output, or drop --resume to start afresh "
-            f"(the checkpoint {checkpoint} is then replaced)",
-        )
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    prepare_checkpoints(
+        checkpoint.parent,
+        checkpoint.name,
+        model,
+        resume=resume,
+        advice="fit into another --output, or drop --resume to start afresh "
+        f"(the checkpoint {checkpoint} is then replaced)",
+    )
     fit_cfg = recipe.fit
     model.fit(
         train,

@@ -71,7 +71,7 @@ def fit_from_recipe(
     """
     from dyngraph.data import EventStream, load
     from dyngraph.models.pivem.model import PiVeM, to_unit_interval
-    from dyngraph.training import check_resumable, distributed
+    from dyngraph.training import distributed, prepare_checkpoints
 
     check_recipe(recipe)
     name = dataset or recipe.data.dataset
@@ -83,17 +83,14 @@ def fit_from_recipe(
     model = PiVeM(unit.num_nodes, seed=fit_cfg.seed, **asdict(recipe.model))
     output = Path(output)
     checkpoints = output / "checkpoints"
-    if not resume and distributed.is_main():
-        for old in checkpoints.glob("phase*.pt"):
-            old.unlink()
-    distributed.barrier()  # under torchrun: no rank sees the old checkpoints
-    for old in sorted(checkpoints.glob("phase*.pt")):
-        check_resumable(
-            old,
-            model,
-            advice=f"fit {name!r} into another --output, or drop --resume to "
-            f"start afresh (the checkpoints in {checkpoints} are then replaced)",
-        )
+    prepare_checkpoints(
+        checkpoints,
+        "phase*.pt",
+        model,
+        resume=resume,
+        advice=f"fit {name!r} into another --output, or drop --resume to "
+        f"start afresh (the checkpoints in {checkpoints} are then replaced)",
+    )
     model.fit(
         unit,
         epochs=fit_cfg.epochs,

@@ -10,6 +10,7 @@ directly::
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -85,7 +86,7 @@ def fit_from_recipe(
     from dyngraph.data import EventStream, chronological_split, load
     from dyngraph.models.semba.evaluate import evaluate_model
     from dyngraph.models.semba.model import SEMBA, TASKS
-    from dyngraph.training import check_resumable, distributed, seed_everything
+    from dyngraph.training import distributed, prepare_checkpoints, seed_everything
 
     check_recipe(recipe)
     dataset = dataset or recipe.data.dataset
@@ -124,16 +125,14 @@ def fit_from_recipe(
     output.mkdir(parents=True, exist_ok=True)
     stem = f"semba-{dataset}-{task}"
     checkpoint = output / f"{stem}.ckpt"
-    if not resume and distributed.is_main():
-        checkpoint.unlink(missing_ok=True)
-    distributed.barrier()  # under torchrun: no rank sees the old checkpoint
-    if resume and checkpoint.exists():
-        check_resumable(
-            checkpoint,
-            model,
-            advice="fit into another --output, or drop --resume to start afresh "
-            "(the checkpoint is then replaced)",
-        )
+    prepare_checkpoints(
+        output,
+        glob.escape(checkpoint.name),
+        model,
+        resume=resume,
+        advice="fit into another --output, or drop --resume to start afresh "
+        "(the checkpoint is then replaced)",
+    )
     batch_size = recipe.data.batch_size
     model.fit(
         stream,
