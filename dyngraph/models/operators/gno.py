@@ -137,9 +137,10 @@ def moving_least_squares(
     At every query :math:`x` the local affine model
     :math:`f(y) \approx c + B\,(y - x)/r` is fitted by weighted least
     squares over :math:`N(x)` (radius ``r`` plus the ``min_neighbours``
-    nearest sources, at least :math:`d + 1`), with Wendland C2 weights
+    nearest sources, at least :math:`2(d + 1)` so that near-collinear sets
+    do not leave the gradient to the ridge), with Wendland C2 weights
     :math:`w = (1 - q)^4 (1 + 4q)`, :math:`q = \min(\lVert y - x\rVert/r, 1)`
-    (floored at :math:`10^{-6}` so the added nearest sources count), and
+    (floored at :math:`10^{-3}` so the added nearest sources count), and
     :math:`\hat f(x) = c`:
 
     .. math::
@@ -147,7 +148,7 @@ def moving_least_squares(
         = \Big(\sum_j w_j p_j p_j^\top + \epsilon I\Big)^{-1}
           \sum_j w_j p_j f_j^\top,\quad p_j = [1, (y_j - x)/r],
 
-    with a ridge :math:`\epsilon = 10^{-6}` on the gradient block only,
+    with a ridge :math:`\epsilon = 10^{-8} \sum_j w_j` on the gradient block only,
     against degenerate (e.g. collinear) neighbourhoods. Constant fields are
     reproduced exactly, affine ones up to the ridge.
 
@@ -162,7 +163,7 @@ def moving_least_squares(
     r : float
         Support radius.
     min_neighbours : int
-        Nearest sources always used (default: ``3``; raised to ``d + 1``).
+        Nearest sources always used (default: ``3``; raised to ``2(d + 1)``).
 
     Returns
     -------
@@ -174,10 +175,10 @@ def moving_least_squares(
             f"moving_least_squares: `f` must be [{len(y)}, C], got {list(f.shape)}"
         )
     dim = y.shape[1]
-    src, dst = radius(y, x, r, max(int(min_neighbours), dim + 1))
+    src, dst = radius(y, x, r, max(int(min_neighbours), 2 * dim + 2))
     offset = (y[src] - x[dst]) / r
     q = offset.norm(dim=-1).clamp(max=1.0)
-    w = ((1 - q) ** 4 * (1 + 4 * q)).clamp_min(1e-6)
+    w = ((1 - q) ** 4 * (1 + 4 * q)).clamp_min(1e-3)
     p = torch.cat([torch.ones_like(q)[:, None], offset], 1)  # [E, d + 1]
     wp = w[:, None] * p
     gram = x.new_zeros(len(x), dim + 1, dim + 1).index_add_(
@@ -188,4 +189,5 @@ def moving_least_squares(
     )
     ridge = torch.ones(dim + 1, dtype=x.dtype, device=x.device)
     ridge[0] = 0.0  # on the gradient only: constants stay exact
-    return torch.linalg.solve(gram + 1e-6 * torch.diag(ridge), rhs)[:, 0]
+    scale = gram[:, :1, :1]  # the total weight: a scale-free ridge
+    return torch.linalg.solve(gram + 1e-8 * scale * torch.diag(ridge), rhs)[:, 0]
