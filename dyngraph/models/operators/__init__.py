@@ -31,6 +31,7 @@ _WHERE = {
     "SparseGraphOperator": "model",
     "farthest_point_sampling": "sampling",
     "nearest_interpolation": "gno",
+    "moving_least_squares": "gno",
     "random_sampling": "sampling",
     "subsample": "sampling",
 }

@@ -6,7 +6,9 @@ steps and over the full rollout (averaged over particles and dimensions,
 as LagrangeBench; GIOROM's code sums over dimensions), relative L2, Chamfer
 distance and the kinetic-energy error. :func:`evaluate` rolls out every
 test trajectory and scores the decoder and, on the same sparse rollout, the
-nearest-neighbour decoder.
+nearest-neighbour decoder (in the model's configuration: reference
+displacements, or Lagrangian accelerations for the ``"flow"`` decoders, in
+which case the reference-configuration one is scored too).
 """
 
 from __future__ import annotations
@@ -64,25 +66,44 @@ def evaluate(
     -------
     dict
         ``model`` and ``nearest`` (the same sparse rollout decoded by
-        nearest-neighbour interpolation): :func:`dense_metrics` plus
-        ``mse_per_step``; ``sparse_nodes`` and ``dense_particles``.
+        nearest-neighbour interpolation in the model's configuration), and
+        ``nearest_reference`` (nearest-neighbour displacements in the
+        reference configuration, the ``"nearest"`` decoder): each
+        :func:`dense_metrics` plus ``mse_per_step``; ``sparse_nodes`` and
+        ``dense_particles``.
     """
     from dyngraph.models.operators.gno import nearest_interpolation
 
-    truth, pred, near = [], [], []
+    flow = model.decoder_kind in ("flow", "flow_nearest")
+    truth, pred, near, near_ref = [], [], [], []
     for b in range(particles.num_trajectories):
         roll = model.rollout(particles, b, steps)
         pos = particles.positions[b].to(roll.dense)
         ref = pos[0, roll.sparse_index]
         truth.append(pos[model.history : model.history + steps])
         pred.append(roll.dense)
-        near.append(
-            roll.query + nearest_interpolation(ref, roll.sparse - ref, roll.query)
-        )
-    t, p, n = (torch.stack(x) for x in (truth, pred, near))
+        near_ref.append(pos[0] + nearest_interpolation(ref, roll.sparse - ref, pos[0]))
+        if flow:
+            h = model.history
+            with torch.no_grad():
+                near.append(
+                    model.advect_rollout(
+                        pos[:h, roll.sparse_index],
+                        roll.sparse,
+                        pos[h - 1],
+                        pos[h - 1] - pos[h - 2],
+                        nearest=True,
+                    )
+                )
+    t, p, r = (torch.stack(x) for x in (truth, pred, near_ref))
+    n = torch.stack(near) if flow else r
     return {
         "model": {**dense_metrics(t, p), "mse_per_step": mse_per_step(t, p)},
         "nearest": {**dense_metrics(t, n), "mse_per_step": mse_per_step(t, n)},
+        "nearest_reference": {
+            **dense_metrics(t, r),
+            "mse_per_step": mse_per_step(t, r),
+        },
         "sparse_nodes": int(roll.sparse_index.numel()),
         "dense_particles": particles.num_particles,
     }

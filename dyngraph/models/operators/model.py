@@ -27,7 +27,24 @@ of them and read back anywhere:
    :math:`\hat x_q(t) = q + \hat u(q)`. ``decoder="nearest"`` instead gives
    each query the displacement of its nearest sample particle (the
    non-learned peer); with ``ratio = 1`` it is the identity, i.e. a plain
-   GNS on all particles.
+   GNS on all particles. ``decoder="flow"`` decodes in the CURRENT
+   configuration instead (Lagrangian, for solids and mixing fluids alike):
+   each query carries its own velocity, starting from the rollout's initial
+   condition (the last two window frames), and gains the sample's
+   acceleration :math:`a_j = x_j(t+1) - 2x_j(t) + x_j(t-1)` interpolated at
+   its own current position,
+
+   .. math::
+       v_q(t+1) = v_q(t) + \mathcal{I}[a](x_q(t)),\quad
+       x_q(t+1) = x_q(t) + v_q(t+1),
+
+   with :math:`\mathcal{I}` the affine moving least squares of
+   :func:`~dyngraph.models.operators.gno.moving_least_squares` (exact for
+   affine fields: uniform, rotating, shearing flow); ``"flow_nearest"``
+   uses the nearest sample particle (its non-learned peer, the identity at
+   ``ratio = 1``). Interpolating velocities instead, or displacements from
+   frame 0, loses each fluid particle's own velocity, which the sample does
+   not determine (``benchmarks/operators.py`` measures the floors).
 
 Training (:meth:`SparseGraphOperator.fit`) minimises the sum of the GNS
 one-step loss (mean squared error of the normalised acceleration on noisy
@@ -57,7 +74,11 @@ from torch import Tensor, nn
 
 from dyngraph.data.neighbours import radius_graph
 from dyngraph.data.particles import KINEMATIC, NUM_TYPES, Particles, boundary_features
-from dyngraph.models.operators.gno import KernelIntegral, nearest_interpolation
+from dyngraph.models.operators.gno import (
+    KernelIntegral,
+    moving_least_squares,
+    nearest_interpolation,
+)
 from dyngraph.models.operators.gns import GNS
 from dyngraph.models.operators.sampling import SAMPLERS, subsample
 from dyngraph.training import FitResult, distributed, fit
@@ -65,7 +86,7 @@ from dyngraph.training import checkpoint as ckpt
 
 __all__ = ["DECODERS", "Rollout", "SparseGraphOperator"]
 
-DECODERS = ("gno", "nearest")
+DECODERS = ("gno", "nearest", "flow", "flow_nearest")
 """The decoders :class:`SparseGraphOperator` accepts."""
 
 
@@ -82,7 +103,8 @@ class Rollout:
     dense : Tensor
         ``[S, Q, d]`` the decoded positions at the query points.
     query : Tensor
-        ``[Q, d]`` the query points (reference configuration).
+        ``[Q, d]`` the query points (reference configuration; for the
+        ``"flow"`` decoders their positions at the window's last frame).
     """
 
     sparse_index: Tensor
@@ -122,8 +144,11 @@ class SparseGraphOperator(nn.Module):
     noise_std : float
         Training noise :math:`\sigma_n` on the last input velocity
         (default: ``3e-4``; GNS uses ``6.7e-4`` for its datasets).
-    decoder : {"gno", "nearest"}
-        Kernel-integral or nearest-neighbour decoder (default: ``"gno"``).
+    decoder : {"gno", "nearest", "flow", "flow_nearest"}
+        Kernel-integral or nearest-neighbour decoder of displacements in the
+        reference configuration, or Lagrangian decoding of accelerations in
+        the current one by moving least squares or nearest neighbour
+        (default: ``"gno"``).
     decoder_radius : float, optional
         Radius of the decoder's neighbourhoods (default: :math:`R`).
     decoder_hidden : int
@@ -147,7 +172,7 @@ class SparseGraphOperator(nn.Module):
         mlp_layers: int = 2,
         type_dim: int = 16,
         noise_std: float = 3e-4,
-        decoder: Literal["gno", "nearest"] = "gno",
+        decoder: Literal["gno", "nearest", "flow", "flow_nearest"] = "gno",
         decoder_radius: float | None = None,
         decoder_hidden: int = 64,
         min_neighbours: int = 3,
@@ -221,6 +246,8 @@ class SparseGraphOperator(nn.Module):
         )
         self.noise_std, self.decoder_kind, self.seed = noise_std, decoder, seed
         self.graph_radius = radius * ratio ** (-1 / dim) if scale_radius else radius
+        self.decoder_radius = decoder_radius or self.graph_radius
+        self.min_neighbours = min_neighbours
         velocities = history - 1
         self.type_embedding = nn.Embedding(NUM_TYPES, type_dim)
         self.gns = GNS(
@@ -236,7 +263,7 @@ class SparseGraphOperator(nn.Module):
                 dim,
                 dim,
                 dim,
-                decoder_radius or self.graph_radius,
+                self.decoder_radius,
                 hidden=decoder_hidden,
                 min_neighbours=min_neighbours,
             )
@@ -348,11 +375,59 @@ class SparseGraphOperator(nn.Module):
             Precomputed neighbourhoods
             (:meth:`KernelIntegral.neighbourhoods`).
         """
+        if self.decoder_kind in ("flow", "flow_nearest"):
+            raise ValueError(
+                f"SparseGraphOperator.decode: decoder {self.decoder_kind!r} decodes "
+                "in the current configuration; use advect (or rollout)"
+            )
         disp = positions - reference
         if self.decoder is None:
             return query + nearest_interpolation(reference, disp, query)
         out = self.decoder(reference, disp / self.disp_std, query, edge_index)
         return query + out * self.disp_std
+
+    def interpolate(
+        self, y: Tensor, f: Tensor, x: Tensor, nearest: bool = False
+    ) -> Tensor:
+        """``[Q, C]`` values ``f`` ``[M, C]`` at ``y`` read at ``x`` (``"flow"``).
+
+        Moving least squares, or the nearest source with ``nearest`` or the
+        ``"flow_nearest"`` decoder.
+        """
+        if nearest or self.decoder_kind == "flow_nearest":
+            return nearest_interpolation(y, f, x)
+        return moving_least_squares(y, f, x, self.decoder_radius, self.min_neighbours)
+
+    def advect(
+        self,
+        sparse: Tensor,
+        acceleration: Tensor,
+        query: Tensor,
+        velocity: Tensor,
+        nearest: bool = False,
+    ) -> tuple[Tensor, Tensor]:
+        r"""One Lagrangian decoding step of the ``"flow"`` decoders.
+
+        Parameters
+        ----------
+        sparse : Tensor
+            ``[M, d]`` the sample's positions :math:`x_j(t)`.
+        acceleration : Tensor
+            ``[M, d]`` its accelerations
+            :math:`x_j(t+1) - 2x_j(t) + x_j(t-1)` (per frame squared).
+        query, velocity : Tensor
+            ``[Q, d]`` the queries' :math:`x_q(t)` and
+            :math:`v_q(t) = x_q(t) - x_q(t-1)`.
+        nearest : bool
+            Interpolate by nearest neighbour (default: ``False``).
+
+        Returns
+        -------
+        tuple of Tensor
+            :math:`x_q(t+1)` and :math:`v_q(t+1)`.
+        """
+        velocity = velocity + self.interpolate(sparse, acceleration, query, nearest)
+        return query + velocity, velocity
 
     # -- rollout ------------------------------------------------------------
 
@@ -378,7 +453,12 @@ class SparseGraphOperator(nn.Module):
             Frames to predict (default: all after the window).
         query : Tensor, optional
             ``[Q, d]`` query points in the reference configuration (default:
-            every particle's frame-0 position).
+            every particle's frame-0 position). For the ``"flow"`` decoders
+            the queries' positions at the window's last frame
+            (``history - 1``); their initial velocity is interpolated from
+            the sample's. By default these are every particle, with its true
+            position and velocity there: the initial condition a
+            full-resolution GNS is given.
 
         Returns
         -------
@@ -402,7 +482,15 @@ class SparseGraphOperator(nn.Module):
         index = self.sample(reference)
         types = particles.types[index].to(self.device)
         kinematic = types == KINEMATIC
-        query = reference if query is None else query.to(self.device, self.dtype)
+        flow = self.decoder_kind in ("flow", "flow_nearest")
+        velocity = None
+        if query is not None:
+            query = query.to(self.device, self.dtype)
+        elif flow:
+            query = pos[self.history - 1]
+            velocity = query - pos[self.history - 2]
+        else:
+            query = reference
         if query.dim() != 2 or query.shape[1] != self.dim:
             raise ValueError(
                 f"SparseGraphOperator.rollout: `query` must be [Q, {self.dim}], got "
@@ -418,6 +506,11 @@ class SparseGraphOperator(nn.Module):
                 out.append(nxt)
                 window = torch.cat([window[1:], nxt.unsqueeze(0)])
             sparse = torch.stack(out)
+            if flow:
+                dense = self.advect_rollout(
+                    pos[: self.history, index], sparse, query, velocity
+                )
+                return Rollout(index, sparse, dense, query)
             edges = (
                 self.decoder.neighbourhoods(reference[index], query)
                 if self.decoder is not None
@@ -425,6 +518,33 @@ class SparseGraphOperator(nn.Module):
             )
             dense = self.decode(reference[index], sparse, query, edges)
         return Rollout(index, sparse, dense, query)
+
+    def advect_rollout(
+        self,
+        window: Tensor,
+        sparse: Tensor,
+        query: Tensor,
+        velocity: Tensor | None = None,
+        nearest: bool = False,
+    ) -> Tensor:
+        """``[S, Q, d]`` queries advected by the sample (``"flow"`` decoders).
+
+        ``window`` ``[C + 1, M, d]`` holds the sample's true frames before
+        its rollout ``sparse`` ``[S, M, d]``; ``velocity`` (default:
+        interpolated from the sample) is the queries' at the window's end;
+        ``nearest`` as in :meth:`advect`.
+        """
+        frames = torch.cat([window[-2:], sparse])
+        if velocity is None:
+            velocity = self.interpolate(
+                frames[1], frames[1] - frames[0], query, nearest
+            )
+        out = []
+        for s in range(len(sparse)):
+            acc = frames[s + 2] - 2 * frames[s + 1] + frames[s]
+            query, velocity = self.advect(frames[s + 1], acc, query, velocity, nearest)
+            out.append(query)
+        return torch.stack(out)
 
     # -- training -----------------------------------------------------------
 

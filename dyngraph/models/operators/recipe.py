@@ -121,7 +121,10 @@ RANGES: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
     ("model", "layers"): _at_least(1),
     ("model", "mlp_layers"): _at_least(0),
     ("model", "noise_std"): (lambda v: math.isfinite(v) and v >= 0, "a number >= 0"),
-    ("model", "decoder"): (lambda v: v in ("gno", "nearest"), "'gno' or 'nearest'"),
+    ("model", "decoder"): (
+        lambda v: v in ("gno", "nearest", "flow", "flow_nearest"),
+        "'gno', 'nearest', 'flow' or 'flow_nearest'",
+    ),
     ("model", "decoder_radius"): (
         lambda v: math.isfinite(v) and v >= 0,
         "a number >= 0 (0: the sparse graph's radius)",
