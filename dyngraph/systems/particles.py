@@ -418,9 +418,7 @@ def simulate_nbody(
     total = masses.sum()
     pos -= np.einsum("n,bnd->bd", masses, pos)[:, None] / total
     vel -= np.einsum("n,bnd->bd", masses, vel)[:, None] / total
-    kinetic = nbody_energy(pos, vel, masses, softening) - nbody_energy(
-        pos, np.zeros_like(vel), masses, softening
-    )
+    kinetic = 0.5 * np.einsum("n,bnd->b", masses, vel**2)
     potential = nbody_energy(pos, np.zeros_like(vel), masses, softening)
     vel *= np.sqrt(-potential / (2 * kinetic))[:, None, None]
     h = frame_dt / substeps
