@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
+import os
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -193,6 +195,7 @@ def prepare_checkpoints(
     *,
     resume: bool,
     advice: str = RESUME_ADVICE,
+    data: dict[str, Any] | None = None,
 ) -> list[Path]:
     """Start a command's fit afresh or check that it can resume, on every rank.
 
@@ -201,6 +204,13 @@ def prepare_checkpoints(
     waits at a barrier, so that under ``torchrun`` no rank resumes from a
     checkpoint another rank is deleting. With ``resume``, each remaining
     file is checked by :func:`check_resumable` before anything is loaded.
+
+    Weights of the same shapes do not tell two datasets with the same number
+    of nodes apart, so ``data`` (a JSON-able description of what is fitted,
+    e.g. ``{"dataset": name, "events": n}``) is recorded for ``pattern`` in
+    ``directory``'s :data:`DATA_RECORD` on a fresh start, and a resume whose
+    ``data`` differs from the record is refused. Checkpoints without a record
+    (written before records existed) are checked by shape only.
 
     Parameters
     ----------
@@ -215,6 +225,9 @@ def prepare_checkpoints(
     advice : str
         What to do when a file was written for another model, appended to
         the error (default: :data:`RESUME_ADVICE`).
+    data : dict, optional
+        What the checkpoints are fitted to; compared on resume, recorded
+        otherwise.
 
     Returns
     -------
@@ -228,15 +241,56 @@ def prepare_checkpoints(
         When resuming from a file written for another model or dataset.
     """
     directory = Path(directory)
+    record = directory / DATA_RECORD
     if not resume and dist.is_main():
         for old in directory.glob(pattern):
             old.unlink(missing_ok=True)
     dist.barrier()
     found = sorted(directory.glob(pattern))
+    if data is not None:
+        data = json.loads(json.dumps(data))  # as it reads back (tuples: lists)
+        saved = _read_record(record).get(pattern)
+        if found and saved is not None and saved != data:
+            raise ckpt.CheckpointError(
+                f"{found[0]}: cannot resume from this checkpoint: it was fitted "
+                f"to {saved} (recorded in {record}), this run fits {data}; " + advice
+            )
     for path in found:
         check_resumable(path, model, advice=advice)
     directory.mkdir(parents=True, exist_ok=True)
+    if data is not None and dist.is_main():
+        _write_record(record, pattern, data)
+    dist.barrier()
     return found
+
+
+DATA_RECORD = "fitted-data.json"
+"""Name of the file in which :func:`prepare_checkpoints` records ``data``."""
+
+
+def _read_record(record: Path) -> dict[str, Any]:
+    """``{pattern: data}`` of a checkpoint folder (empty when missing)."""
+    if not record.exists():
+        return {}
+    try:
+        found = json.loads(record.read_text())
+    except (OSError, ValueError) as err:
+        raise ckpt.CheckpointError(
+            f"{record}: unreadable record of the fitted data ({err}); delete it "
+            "to resume by the weights' shapes only"
+        ) from err
+    if not isinstance(found, dict):
+        raise ckpt.CheckpointError(f"{record}: not a JSON object; delete it")
+    return found
+
+
+def _write_record(record: Path, pattern: str, data: dict[str, Any]) -> None:
+    """Set ``pattern``'s entry of ``record`` atomically."""
+    entries = _read_record(record)
+    entries[pattern] = data
+    tmp = record.with_name(record.name + ".tmp")
+    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, record)
 
 
 def _hyper(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:

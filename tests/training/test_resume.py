@@ -210,3 +210,34 @@ def test_prepare_checkpoints_deletes_only_its_files_or_checks_them(tmp_path):
         == []
     )
     assert (tmp_path / "new").is_dir()
+
+
+def test_prepare_checkpoints_refuses_another_dataset_of_the_same_shapes(tmp_path):
+    def prepare(data, resume=True):
+        return prepare_checkpoints(
+            tmp_path, "fit.pt", nn.Linear(3, 1), resume=resume, data=data
+        )
+
+    # a fresh start records what is fitted; the same data resumes
+    assert prepare({"dataset": "a", "events": 10}, resume=False) == []
+    _fit_once(nn.Linear(3, 1), tmp_path / "fit.pt")
+    assert len(prepare({"dataset": "a", "events": 10})) == 1
+    # another dataset whose weights have the same shapes is refused
+    with pytest.raises(CheckpointError, match=r"fit\.pt.*fitted to.*'a'.*'b'"):
+        prepare({"dataset": "b", "events": 10})
+    assert (tmp_path / "fit.pt").exists()  # nothing was deleted
+    # checkpoints without a record (older runs) resume by shape only
+    (tmp_path / "fitted-data.json").unlink()
+    assert len(prepare({"dataset": "b", "events": 10})) == 1
+    # ... and are recorded from then on
+    with pytest.raises(CheckpointError, match="fitted to"):
+        prepare({"dataset": "a", "events": 10})
+    # a fresh start replaces the record
+    assert prepare({"dataset": "a", "events": 10}, resume=False) == []
+    _fit_once(nn.Linear(3, 1), tmp_path / "fit.pt")
+    assert len(prepare({"dataset": "a", "events": 10})) == 1
+    # records of other patterns in the same folder are kept apart
+    prepare_checkpoints(
+        tmp_path, "other.pt", nn.Linear(3, 1), resume=False, data={"dataset": "z"}
+    )
+    assert len(prepare({"dataset": "a", "events": 10})) == 1

@@ -90,6 +90,12 @@ def fit_from_recipe(
         resume=resume,
         advice=f"fit {name!r} into another --output, or drop --resume to "
         f"start afresh (the checkpoints in {checkpoints} are then replaced)",
+        data={
+            "dataset": name,
+            "nodes": unit.num_nodes,
+            "events": unit.num_events,
+            "time_range": [t0, t1],
+        },
     )
     model.fit(
         unit,

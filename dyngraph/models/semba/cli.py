@@ -132,6 +132,12 @@ def fit_from_recipe(
         resume=resume,
         advice="fit into another --output, or drop --resume to start afresh "
         "(the checkpoint is then replaced)",
+        data={
+            "dataset": dataset,
+            "task": task,
+            "nodes": stream.num_nodes,
+            "events": stream.num_events,
+        },
     )
     batch_size = recipe.data.batch_size
     model.fit(

@@ -9,6 +9,7 @@ from dyngraph.models import PiVeM
 from dyngraph.models.pivem.cli import fit_from_recipe, quickstart, quickstart_stream
 from dyngraph.models.pivem.recipe import PiVeMRecipe
 from dyngraph.recipes import load_recipe
+from dyngraph.training import CheckpointError
 
 DEPT3 = "email-eu-core-temporal-dept3"
 
@@ -31,6 +32,14 @@ def test_fit_from_recipe_saves_and_resumes(tmp_path, dept3_url):
     # resuming finished checkpoints reproduces the model without training
     again = PiVeM.load(fit_from_recipe(recipe, DEPT3, tmp_path / "out", True, **kw))
     torch.testing.assert_close(again.state_dict(), first.state_dict())
+    # the checkpoints record what they were fitted to: a folder fitted to
+    # another network of 89 nodes (same weight shapes) is refused on resume
+    record = tmp_path / "out" / "checkpoints" / "fitted-data.json"
+    entry = json.loads(record.read_text())["phase*.pt"]
+    assert entry["dataset"] == DEPT3 and entry["nodes"] == 89
+    record.write_text(json.dumps({"phase*.pt": {**entry, "dataset": "other"}}))
+    with pytest.raises(CheckpointError, match="fitted to.*'other'.*another --output"):
+        fit_from_recipe(recipe, DEPT3, tmp_path / "out", True, **kw)
 
 
 def test_fit_pivem_command_saves_a_model_that_reloads_and_resumes(
