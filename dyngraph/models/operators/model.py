@@ -495,9 +495,7 @@ class SparseGraphOperator(nn.Module):
         pos = particles.positions[trajectory].to(self.device, self.dtype)
         reference = pos[0]
         tracers = query is not None
-        query = (
-            self._check_query(query, "rollout") if tracers else reference
-        )
+        query = self._check_query(query, "rollout") if tracers else reference
         index = self.sample(reference)
         types = particles.types[index].to(self.device)
         kinematic = types == KINEMATIC
