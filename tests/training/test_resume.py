@@ -210,3 +210,22 @@ def test_prepare_checkpoints_deletes_only_its_files_or_checks_them(tmp_path):
         == []
     )
     assert (tmp_path / "new").is_dir()
+
+
+def test_fit_checkpoint_starts_afresh_or_names_the_target_when_refusing(tmp_path):
+    from dyngraph.training import fit_checkpoint
+
+    path = fit_checkpoint(tmp_path, Scalar(), resume=False)
+    assert path == tmp_path / "checkpoints" / "fit.pt" and path.parent.is_dir()
+    model = Scalar()
+    fit(
+        model,
+        epochs=1,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        checkpoint=path,
+    )
+    assert fit_checkpoint(tmp_path, Scalar(), resume=True) == path
+    with pytest.raises(CheckpointError, match="fit 'toy' into another --output"):
+        fit_checkpoint(tmp_path, nn.Linear(2, 2), resume=True, name="toy")
+    fit_checkpoint(tmp_path, nn.Linear(2, 2), resume=False)
+    assert not path.exists()

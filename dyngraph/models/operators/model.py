@@ -92,8 +92,13 @@ from dyngraph.models.operators.gno import (
 )
 from dyngraph.models.operators.gns import GNS
 from dyngraph.models.operators.sampling import SAMPLERS, subsample
-from dyngraph.training import FitResult, distributed, fit
-from dyngraph.training import checkpoint as ckpt
+from dyngraph.training import (
+    FitResult,
+    SavesCheckpoint,
+    distributed,
+    fit,
+    shuffled_batches,
+)
 
 __all__ = ["DECODERS", "Rollout", "SparseGraphOperator"]
 
@@ -123,7 +128,7 @@ class Rollout:
     query: Tensor
 
 
-class SparseGraphOperator(nn.Module):
+class SparseGraphOperator(SavesCheckpoint, nn.Module):
     r"""Learn particle dynamics on a sparse sample, evaluate at any point.
 
     See the module docstring for the maths.
@@ -167,7 +172,13 @@ class SparseGraphOperator(nn.Module):
         Nearest sources in every decoder neighbourhood (default: ``3``).
     seed : int
         Seed of the weights and of the sampling (default: ``0``).
+
+    ``save(path, **metadata)`` and ``SparseGraphOperator.load(path)`` go
+    through :class:`~dyngraph.training.SavesCheckpoint` (the configuration,
+    weights and statistics; no pickles).
     """
+
+    checkpoint_kind = "SparseGraphOperator"
 
     def __init__(
         self,
@@ -794,18 +805,12 @@ class SparseGraphOperator(nn.Module):
         n = self.set_training_samples(particles)
         optimizer = torch.optim.Adam(self.parameters(), lr=lr)
 
-        def batches(epoch: int) -> list[Tensor]:
-            gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
-            order = torch.randperm(n, generator=gen)
-            noise = torch.randint(2**62, (n,), generator=gen)
-            return list(torch.stack([order, noise], 1).split(batch_size))
-
         try:
             self.fit_result_: FitResult = fit(
                 distributed.wrap(self),  # DDP under torchrun, else self
                 epochs=epochs,
                 optimizer=optimizer,
-                batches=batches,
+                batches=shuffled_batches(n, batch_size, seed, noise=True),
                 checkpoint=checkpoint,
                 seed=seed,
                 progress=progress,
@@ -814,31 +819,3 @@ class SparseGraphOperator(nn.Module):
         finally:
             self._train_data = None
         return self
-
-    # -- files --------------------------------------------------------------
-
-    def save(self, path: str | Path, **metadata: Any) -> Path:
-        """Save the configuration, weights and statistics (no pickles)."""
-        return ckpt.save(
-            path,
-            kind="SparseGraphOperator",
-            config=self._config,
-            state=self.state_dict(),
-            metadata=metadata,
-        )
-
-    @classmethod
-    def load(cls, path: str | Path, map_location: Any = "cpu") -> SparseGraphOperator:
-        """Load a model written by :meth:`save` (never unpickles objects).
-
-        Raises
-        ------
-        dyngraph.training.CheckpointError
-            When ``path`` is not a SparseGraphOperator checkpoint.
-        """
-        saved = ckpt.load(path, kind="SparseGraphOperator", map_location=map_location)
-        model = cls(**saved.config)
-        dtype = saved.state["type_embedding.weight"].dtype
-        model.to(dtype)
-        model.load_state_dict(saved.state)
-        return model
