@@ -82,9 +82,11 @@ def test_a_tiny_model_overfits_one_trajectory():
     assert rollout_mse(truth, roll.dense) < 0.05 * rollout_mse(truth, constant_velocity)
 
 
-def test_rollout_shapes_queries_anywhere_and_full_ratio_is_plain_gns():
+@pytest.mark.parametrize("decoder", ["flow", "gno"])
+def test_rollout_shapes_queries_anywhere_and_full_ratio_is_plain_gns(decoder):
     data = _jelly(2, 14)
-    model = SparseGraphOperator(ratio=0.25, **TINY).fit(data, epochs=1)
+    model = SparseGraphOperator(ratio=0.25, decoder=decoder, **TINY)
+    model.fit(data, epochs=1)
     roll = model.rollout(data, trajectory=1, steps=3)
     m = math.ceil(0.25 * 36)
     assert roll.sparse.shape == (3, m, 2) and roll.dense.shape == (3, 36, 2)
