@@ -44,6 +44,7 @@ __all__ = [
     "load_recipe",
     "parse_recipe",
     "positive_int",
+    "run_fit_command",
 ]
 
 R = TypeVar("R")
@@ -120,7 +121,12 @@ def _check_value(table: str, key: str, value: Any, source: str) -> None:
         )
 
 
-def check_recipe(recipe: Any, source: str = "recipe") -> None:
+def check_recipe(
+    recipe: Any,
+    source: str = "recipe",
+    ranges: dict[tuple[str, str], tuple[typing.Callable[[Any], bool], str]]
+    | None = None,
+) -> None:
     """Refuse a recipe whose values are out of range (see :data:`RANGES`).
 
     Parameters
@@ -129,6 +135,10 @@ def check_recipe(recipe: Any, source: str = "recipe") -> None:
         A family's recipe (e.g. built in code, or changed after loading).
     source : str
         Where it came from, named in the error (default: ``"recipe"``).
+    ranges : dict, optional
+        The family's own ranges, in the form of :data:`RANGES`, checked
+        after the shared ones on every value they name, strings included
+        (default: none).
 
     Raises
     ------
@@ -140,6 +150,44 @@ def check_recipe(recipe: Any, source: str = "recipe") -> None:
         if dataclasses.is_dataclass(values):
             for key in dataclasses.fields(values):
                 _check_value(table.name, key.name, getattr(values, key.name), source)
+    for (table, key), (test, description) in (ranges or {}).items():
+        values = getattr(recipe, table, None)
+        if values is None or not hasattr(values, key):
+            continue
+        value = getattr(values, key)
+        if not test(value):
+            raise RecipeError(
+                f"{source}: [{table}] {key} = {value!r} must be {description}"
+            )
+
+
+def run_fit_command(
+    args: argparse.Namespace,
+    schema: type[R],
+    fit_from_recipe: typing.Callable[..., Path],
+    target: str | None,
+) -> Path | None:
+    """Run the shared steps of a ``dyngraph fit FAMILY`` command.
+
+    Loads ``args.recipe`` into ``schema`` (:func:`load_recipe`), lets
+    ``--epochs`` override ``[fit] epochs``, and calls
+    ``fit_from_recipe(recipe, target, Path(args.output), args.resume)``
+    (``target``: the dataset, system or split the command was given).
+
+    Returns
+    -------
+    Path or None
+        What ``fit_from_recipe`` returned (the saved model) on the main
+        process, ``None`` on the other ``torchrun`` ranks (they print
+        nothing).
+    """
+    from dyngraph.training import distributed
+
+    recipe = load_recipe(schema, args.recipe)
+    if args.epochs is not None:
+        recipe.fit.epochs = args.epochs  # type: ignore[attr-defined]
+    path = fit_from_recipe(recipe, target, Path(args.output), args.resume)
+    return path if distributed.is_main() else None
 
 
 def positive_int(text: str) -> int:

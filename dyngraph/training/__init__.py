@@ -5,23 +5,27 @@
   given now, and a check that the checkpoint fits the model:
   :func:`check_resumable`; :func:`prepare_checkpoints` for the commands),
   early stopping, and a stop with an explanation on
-  a non-finite loss;
+  a non-finite loss; :func:`shuffled_batches` (seeded epochs of example
+  indices) and :func:`fit_checkpoint` (a command's ``checkpoints/fit.pt``);
 * :mod:`~dyngraph.training.checkpoint`: the one checkpoint format (tensors
-  and primitive configs, never unpickled);
+  and primitive configs, never unpickled), and :class:`SavesCheckpoint`,
+  the models' ``save`` / ``load`` in it;
 * :mod:`~dyngraph.training.distributed`: data-parallel training under
   ``torchrun`` (process group from the environment, DDP wrapping, batch
   shards, rank-0 checkpoints, a non-finite loss on any rank stops all).
 """
 
 from dyngraph.training import distributed
-from dyngraph.training.checkpoint import Checkpoint, CheckpointError
+from dyngraph.training.checkpoint import Checkpoint, CheckpointError, SavesCheckpoint
 from dyngraph.training.loop import (
     FitResult,
     NonFiniteLossError,
     check_resumable,
     fit,
+    fit_checkpoint,
     prepare_checkpoints,
     seed_everything,
+    shuffled_batches,
 )
 
 __all__ = [
@@ -29,9 +33,12 @@ __all__ = [
     "CheckpointError",
     "FitResult",
     "NonFiniteLossError",
+    "SavesCheckpoint",
     "check_resumable",
     "distributed",
     "fit",
+    "fit_checkpoint",
     "prepare_checkpoints",
     "seed_everything",
+    "shuffled_batches",
 ]

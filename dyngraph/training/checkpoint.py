@@ -13,6 +13,10 @@ temporary file in the same folder, then a rename) and read with
 objects, so a file made by someone else cannot run code. A file that is not
 a dyngraph checkpoint, or holds another kind of object, is refused with a
 :class:`CheckpointError` that names it.
+
+:class:`SavesCheckpoint` gives a model ``save`` and ``load`` in this format
+(kind, configuration, ``state_dict``, metadata), so that a family only says
+what its configuration is.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import Tensor
 
-__all__ = ["Checkpoint", "CheckpointError", "load", "save"]
+__all__ = ["Checkpoint", "CheckpointError", "SavesCheckpoint", "load", "save"]
+
+M = TypeVar("M", bound="SavesCheckpoint")
 
 FORMAT = "dyngraph"
 VERSION = 1
@@ -201,3 +207,86 @@ def load(
         state=dict(payload.get("state") or {}),
         metadata=dict(payload.get("metadata") or {}),
     )
+
+
+class SavesCheckpoint:
+    """Mixin: ``save`` / ``load`` of a :class:`torch.nn.Module` in this format.
+
+    A model class sets :attr:`checkpoint_kind` and keeps the primitive
+    arguments that rebuild it in ``self._config`` (or overrides
+    :meth:`checkpoint_config` and :meth:`from_config`). :meth:`save` writes
+    the kind, that configuration, the ``state_dict`` and primitive
+    metadata; :meth:`load` rebuilds the model with :meth:`from_config`,
+    loads the state and keeps the metadata in ``metadata_``.
+    """
+
+    checkpoint_kind: ClassVar[str]
+    """The checkpoint kind :meth:`load` accepts (the class name, usually)."""
+
+    def checkpoint_config(self) -> dict[str, Any]:
+        """Return the primitive arguments that rebuild the model (``_config``)."""
+        return dict(self._config)  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_config(
+        cls: type[M],
+        config: dict[str, Any],
+        state: Mapping[str, Any],
+        map_location: Any = "cpu",
+    ) -> M:
+        """Build a fresh model for a saved configuration and state (not loaded).
+
+        Default: ``cls(**config)`` cast to the dtype of the first
+        floating-point tensor of ``state`` (the constructor takes no dtype).
+        """
+        model = cls(**config)
+        for value in state.values():
+            if isinstance(value, Tensor) and value.is_floating_point():
+                model.to(value.dtype)  # type: ignore[attr-defined]
+                break
+        return model
+
+    def save(self, path: str | Path, **metadata: Any) -> Path:
+        """Save the configuration, the ``state_dict`` and ``metadata`` (no pickles).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file (parent folders are created; written atomically).
+        **metadata
+            Primitives stored beside (e.g. the dataset's name).
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
+        return save(
+            path,
+            kind=self.checkpoint_kind,
+            config=self.checkpoint_config(),
+            state=self.state_dict(),  # type: ignore[attr-defined]
+            metadata=metadata,
+        )
+
+    @classmethod
+    def load(cls: type[M], path: str | Path, map_location: Any = "cpu") -> M:
+        """Load a model written by :meth:`save` (never unpickles objects).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file.
+        map_location : optional
+            Where the tensors and the model land (default: ``"cpu"``).
+
+        Raises
+        ------
+        CheckpointError
+            When ``path`` is not a checkpoint of this kind.
+        """
+        saved = load(path, kind=cls.checkpoint_kind, map_location=map_location)
+        model = cls.from_config(dict(saved.config), saved.state, map_location)
+        model.load_state_dict(saved.state)  # type: ignore[attr-defined]
+        model.metadata_ = saved.metadata  # type: ignore[attr-defined]
+        return model

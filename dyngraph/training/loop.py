@@ -24,8 +24,10 @@ __all__ = [
     "NonFiniteLossError",
     "check_resumable",
     "fit",
+    "fit_checkpoint",
     "prepare_checkpoints",
     "seed_everything",
+    "shuffled_batches",
 ]
 
 FIT_STATE = "fit-state"
@@ -291,6 +293,64 @@ def _write_record(record: Path, pattern: str, data: dict[str, Any]) -> None:
     tmp = record.with_name(record.name + ".tmp")
     tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
     os.replace(tmp, record)
+
+
+def fit_checkpoint(
+    output: str | Path,
+    model: nn.Module,
+    *,
+    resume: bool,
+    name: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Path:
+    """``output/checkpoints/fit.pt``, made ready for a command's fit.
+
+    :func:`prepare_checkpoints` on that one file: deleted for a fresh start,
+    checked against ``model`` (and ``data``, what is fitted) with ``resume``.
+    ``name`` (e.g. the dataset) is named in the advice of the error a foreign
+    checkpoint raises.
+
+    Returns
+    -------
+    Path
+        The checkpoint path to give :func:`fit`.
+    """
+    path = Path(output) / "checkpoints" / "fit.pt"
+    what = f"{name!r} " if name is not None else ""
+    prepare_checkpoints(
+        path.parent,
+        path.name,
+        model,
+        resume=resume,
+        advice=f"fit {what}into another --output, or drop --resume to start "
+        f"afresh (the checkpoint {path} is then replaced)",
+        data=data,
+    )
+    return path
+
+
+def shuffled_batches(
+    n: int, batch_size: int, seed: int, *, noise: bool = False
+) -> Callable[[int], list[Tensor]]:
+    """``batches(epoch)`` for :func:`fit`: a seeded permutation of ``n`` examples.
+
+    Epoch ``e`` draws ``torch.randperm(n)`` from a generator seeded with
+    ``seed * 100_003 + e`` (so a resumed fit sees the same batches) and
+    splits it into batches of ``batch_size`` indices. With ``noise`` each
+    batch is ``[b, 2]``: (example index, a per-example seed in
+    :math:`[0, 2^{62})` drawn next from the same generator), for models that
+    draw their own training noise.
+    """
+
+    def batches(epoch: int) -> list[Tensor]:
+        gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        order = torch.randperm(n, generator=gen)
+        if noise:
+            seeds = torch.randint(2**62, (n,), generator=gen)
+            order = torch.stack([order, seeds], 1)
+        return list(order.split(batch_size))
+
+    return batches
 
 
 def _hyper(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:

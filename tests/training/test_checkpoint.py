@@ -79,3 +79,28 @@ def test_another_kind_and_a_missing_file_are_refused(tmp_path):
         checkpoint.load(path, kind="SEMBA")
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         checkpoint.load(tmp_path / "missing.pt")
+
+
+class _Affine(checkpoint.SavesCheckpoint, torch.nn.Module):
+    checkpoint_kind = "Affine"
+
+    def __init__(self, size: int = 3, bias: bool = True) -> None:
+        super().__init__()
+        self._config = {"size": size, "bias": bias}
+        self.layer = torch.nn.Linear(size, size, bias=bias)
+        self.register_buffer("count", torch.zeros((), dtype=torch.long))
+
+
+def test_the_mixin_saves_and_loads_config_state_dtype_and_metadata(tmp_path):
+    model = _Affine(4, bias=False).double()
+    model.count += 7
+    path = model.save(tmp_path / "m.pt", split="toy")
+    saved = checkpoint.load(path, kind="Affine")
+    assert saved.config == {"size": 4, "bias": False}
+    again = _Affine.load(path)
+    assert again.layer.weight.dtype == torch.float64 and again.layer.bias is None
+    assert torch.equal(again.layer.weight, model.layer.weight)
+    assert int(again.count) == 7 and again.count.dtype == torch.long
+    assert again.metadata_ == {"split": "toy"}
+    with pytest.raises(CheckpointError, match="'Affine'"):
+        _Affine.load(checkpoint.save(tmp_path / "x.pt", kind="Other", state={}))

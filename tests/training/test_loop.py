@@ -152,3 +152,22 @@ def test_bad_arguments_are_named():
             monitor="ap",
             progress=False,
         )
+
+
+def test_shuffled_batches_are_seeded_permutations_with_optional_noise_seeds():
+    from dyngraph.training import shuffled_batches
+
+    plain = shuffled_batches(10, 4, seed=3)
+    first = plain(0)
+    assert [len(b) for b in first] == [4, 4, 2]
+    assert sorted(torch.cat(first).tolist()) == list(range(10))
+    assert all(torch.equal(a, b) for a, b in zip(first, plain(0), strict=True))
+    assert not torch.equal(torch.cat(first), torch.cat(plain(1)))
+    noisy = shuffled_batches(10, 4, seed=3, noise=True)(0)
+    # the same order, then one seed per example drawn from the same generator
+    assert torch.equal(torch.cat(noisy)[:, 0], torch.cat(first))
+    gen = torch.Generator().manual_seed(3 * 100_003)
+    torch.randperm(10, generator=gen)
+    assert torch.equal(
+        torch.cat(noisy)[:, 1], torch.randint(2**62, (10,), generator=gen)
+    )

@@ -241,3 +241,22 @@ def test_prepare_checkpoints_refuses_another_dataset_of_the_same_shapes(tmp_path
         tmp_path, "other.pt", nn.Linear(3, 1), resume=False, data={"dataset": "z"}
     )
     assert len(prepare({"dataset": "a", "events": 10})) == 1
+
+
+def test_fit_checkpoint_starts_afresh_or_names_the_target_when_refusing(tmp_path):
+    from dyngraph.training import fit_checkpoint
+
+    path = fit_checkpoint(tmp_path, Scalar(), resume=False)
+    assert path == tmp_path / "checkpoints" / "fit.pt" and path.parent.is_dir()
+    model = Scalar()
+    fit(
+        model,
+        epochs=1,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        checkpoint=path,
+    )
+    assert fit_checkpoint(tmp_path, Scalar(), resume=True) == path
+    with pytest.raises(CheckpointError, match="fit 'toy' into another --output"):
+        fit_checkpoint(tmp_path, nn.Linear(2, 2), resume=True, name="toy")
+    fit_checkpoint(tmp_path, nn.Linear(2, 2), resume=False)
+    assert not path.exists()

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from dyngraph.models.mixer.recipe import SPLITS, MixERRecipe
-from dyngraph.recipes import RecipeError, add_fit_arguments, check_recipe, load_recipe
+from dyngraph.recipes import (
+    RecipeError,
+    add_fit_arguments,
+    check_recipe,
+    run_fit_command,
+)
 
 __all__ = ["add_parsers", "fit_from_recipe", "make_split"]
 
@@ -102,7 +107,7 @@ def fit_from_recipe(
         plot_loss_matrix,
         plot_trajectories,
     )
-    from dyngraph.training import distributed, prepare_checkpoints
+    from dyngraph.training import distributed, fit_checkpoint
 
     name = split or recipe.data.split
     _check(recipe, name)
@@ -113,14 +118,12 @@ def fit_from_recipe(
         train.num_environments, train.dim, seed=fit.seed, **asdict(recipe.model)
     )
     output = Path(output)
-    path = output / "checkpoints" / "fit.pt"
-    prepare_checkpoints(
-        path.parent,
-        path.name,
+    path = fit_checkpoint(
+        output,
         model,
         resume=resume,
-        advice=f"fit {name!r} into another --output, or drop --resume to start "
-        f"afresh (the checkpoint {path} is then replaced)",
+        name=name,
+        data={**asdict(recipe.data), "split": name},
     )
     model.fit(
         train,
@@ -177,13 +180,8 @@ def fit_from_recipe(
 
 
 def _run(args: argparse.Namespace) -> int:
-    recipe = load_recipe(MixERRecipe, args.recipe)
-    if args.epochs is not None:
-        recipe.fit.epochs = args.epochs
-    path = fit_from_recipe(recipe, args.split, Path(args.output), args.resume)
-    from dyngraph.training import distributed
-
-    if not distributed.is_main():
+    path = run_fit_command(args, MixERRecipe, fit_from_recipe, args.split)
+    if path is None:  # a torchrun rank but the first
         return 0
     metrics = json.loads((path.parent / "metrics.json").read_text())
     print(f"test MSE {metrics['test']['mse']:.4g}", end="")

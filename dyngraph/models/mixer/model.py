@@ -73,7 +73,7 @@ context splitting or self-modulation.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,7 @@ from torchdiffeq import odeint
 
 from dyngraph.models.mixer.experts import EXPERTS, ExpertBank
 from dyngraph.systems.environments import Environments
-from dyngraph.training import FitResult, checkpoint, distributed, fit
+from dyngraph.training import FitResult, SavesCheckpoint, distributed, fit
 
 __all__ = ["GATE_UPDATES", "GateUpdateInfo", "MixER", "MixERBatch"]
 
@@ -184,7 +184,7 @@ def _assign(cost: Tensor, how: str) -> Tensor:
     return out
 
 
-class MixER(nn.Module):
+class MixER(SavesCheckpoint, nn.Module):
     r"""Sparse top-1 mixture of context-conditioned neural ODE experts.
 
     See the module docstring for the maths.
@@ -226,7 +226,13 @@ class MixER(nn.Module):
         Floating point type (default: ``torch.float32``).
     device : str or torch.device, optional
         Where the model lives (default: CPU).
+
+    ``save(path, **metadata)`` writes the configuration, weights, contexts
+    and gate, and ``MixER.load(path)`` reads them back with the metadata in
+    ``metadata_`` (:class:`~dyngraph.training.SavesCheckpoint`; no pickles).
     """
+
+    checkpoint_kind = "MixER"
 
     def __init__(
         self,
@@ -812,37 +818,21 @@ class MixER(nn.Module):
             "seed": self.seed,
         }
 
-    def save(self, path: str | Path, **metadata: Any) -> Path:
-        """Save configuration, weights, contexts, gate and ``metadata`` (primitives)."""
-        return checkpoint.save(
-            path,
-            kind="MixER",
-            config={
-                **self.config(),
-                "dtype": str(self._like.dtype).removeprefix("torch."),
-            },
-            state=self.state_dict(),
-            metadata=metadata,
-        )
+    def checkpoint_config(self) -> dict[str, Any]:
+        """:meth:`config` and the dtype: what :meth:`save` stores beside the state."""
+        return {**self.config(), "dtype": str(self._like.dtype).removeprefix("torch.")}
 
     @classmethod
-    def load(
-        cls, path: str | Path, map_location: torch.device | str | None = None
+    def from_config(
+        cls,
+        config: dict[str, Any],
+        state: Mapping[str, Any],
+        map_location: Any = "cpu",
     ) -> MixER:
-        """Load a model written by :meth:`save`; its metadata is in ``metadata_``.
-
-        Raises
-        ------
-        dyngraph.training.CheckpointError
-            When ``path`` is not a MixER checkpoint.
-        """
-        saved = checkpoint.load(path, kind="MixER", map_location=map_location)
-        config = dict(saved.config)
+        """Build a MixER of a saved :meth:`checkpoint_config` on ``map_location``."""
+        config = dict(config)
         dtype = getattr(torch, config.pop("dtype"))
-        model = cls(**config, dtype=dtype, device=map_location)
-        model.load_state_dict(saved.state)
-        model.metadata_ = saved.metadata
-        return model
+        return cls(**config, dtype=dtype, device=map_location)
 
 
 class _ContextAdapter(nn.Module):

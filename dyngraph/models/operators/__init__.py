@@ -5,9 +5,11 @@
 * :mod:`~dyngraph.models.operators.gns`: the GNS encode-process-decode
   processor (:class:`GNS`, :class:`InteractionNetwork`);
 * :mod:`~dyngraph.models.operators.gno`: the kernel-integral decoder
-  (:class:`KernelIntegral`) and nearest-neighbour interpolation;
-* :mod:`~dyngraph.models.operators.model`: :class:`SparseGraphOperator` and
-  :class:`Rollout`;
+  (:class:`KernelIntegral`), moving least squares (the default ``"flow"``
+  decoder's interpolant) and nearest-neighbour interpolation;
+* :mod:`~dyngraph.models.operators.model`: :class:`SparseGraphOperator`
+  (query points anywhere: ``rollout(..., query=...)``, with ``"flow"`` as
+  tracers, :meth:`SparseGraphOperator.trace`) and :class:`Rollout`;
 * :mod:`~dyngraph.models.operators.evaluate`: dense-set rollout metrics and
   the sparse-versus-full comparison;
 * :mod:`~dyngraph.models.operators.plot`: particles, errors, an animation;

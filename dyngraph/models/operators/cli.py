@@ -10,29 +10,20 @@ directly::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from dyngraph.models.operators.recipe import RANGES, SYSTEMS, OperatorRecipe
-from dyngraph.recipes import RecipeError, add_fit_arguments, check_recipe, load_recipe
+from dyngraph.recipes import (
+    RecipeError,
+    add_fit_arguments,
+    check_recipe,
+    run_fit_command,
+)
 
 __all__ = ["add_parsers", "fit_from_recipe", "make_particles"]
-
-
-def _check(recipe: OperatorRecipe) -> None:
-    check_recipe(recipe)
-    for table in dataclasses.fields(recipe):
-        values = getattr(recipe, table.name)
-        for key in dataclasses.fields(values):
-            rule = RANGES.get((table.name, key.name))
-            value = getattr(values, key.name)
-            if rule is not None and not rule[0](value):
-                raise RecipeError(
-                    f"recipe: [{table.name}] {key.name} = {value!r} must be {rule[1]}"
-                )
 
 
 def make_particles(recipe: OperatorRecipe) -> tuple[Any, Any]:
@@ -101,11 +92,11 @@ def fit_from_recipe(
         plot_error_vs_step,
         plot_rollout,
     )
-    from dyngraph.training import distributed, prepare_checkpoints
+    from dyngraph.training import distributed, fit_checkpoint
 
     if system is not None:
         recipe.data.system = system
-    _check(recipe)
+    check_recipe(recipe, ranges=RANGES)
     steps = recipe.rollout.steps
     if recipe.model.history + steps > recipe.data.num_frames:
         raise RecipeError(
@@ -116,15 +107,7 @@ def fit_from_recipe(
     train, test = make_particles(recipe)
     model = build_model(recipe)
     output = Path(output)
-    checkpoint = output / "checkpoints" / "fit.pt"
-    prepare_checkpoints(
-        checkpoint.parent,
-        checkpoint.name,
-        model,
-        resume=resume,
-        advice="fit into another --output, or drop --resume to start afresh "
-        f"(the checkpoint {checkpoint} is then replaced)",
-    )
+    checkpoint = fit_checkpoint(output, model, resume=resume, data=asdict(recipe.data))
     fit_cfg = recipe.fit
     model.fit(
         train,
@@ -163,13 +146,8 @@ def fit_from_recipe(
 
 
 def _run(args: argparse.Namespace) -> int:
-    recipe = load_recipe(OperatorRecipe, args.recipe)
-    if args.epochs is not None:
-        recipe.fit.epochs = args.epochs
-    path = fit_from_recipe(recipe, args.system, Path(args.output), args.resume)
-    from dyngraph.training import distributed
-
-    if distributed.is_main():
+    path = run_fit_command(args, OperatorRecipe, fit_from_recipe, args.system)
+    if path is not None:
         print(f"saved {path}")
     return 0
 

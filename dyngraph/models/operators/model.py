@@ -45,6 +45,17 @@ of them and read back anywhere:
    ``ratio = 1``). Interpolating velocities instead, or displacements from
    frame 0, loses each fluid particle's own velocity, which the sample does
    not determine (``benchmarks/operators.py`` measures the floors).
+   ``"flow"`` is the default: it is the decoder the benchmark's targets are
+   met with.
+4. **Query points anywhere** (:meth:`SparseGraphOperator.trace`): with the
+   ``"flow"`` decoders, points :math:`q` given in the reference
+   configuration are passive tracers of the same flow. They start at
+   :math:`x_q(0) = q` with the sample's first displacement interpolated
+   there, :math:`x_q(1) = q + \mathcal{I}[x_j(1) - x_j(0)](q)`, and are
+   then advected as above by the sample's accelerations, through the true
+   frames of the input window and on through the predicted ones. With
+   ``"gno"`` and ``"nearest"`` the queries are decoded in the reference
+   configuration as in 3.
 
 Training (:meth:`SparseGraphOperator.fit`) minimises the sum of the GNS
 one-step loss (mean squared error of the normalised acceleration on noisy
@@ -81,8 +92,13 @@ from dyngraph.models.operators.gno import (
 )
 from dyngraph.models.operators.gns import GNS
 from dyngraph.models.operators.sampling import SAMPLERS, subsample
-from dyngraph.training import FitResult, distributed, fit
-from dyngraph.training import checkpoint as ckpt
+from dyngraph.training import (
+    FitResult,
+    SavesCheckpoint,
+    distributed,
+    fit,
+    shuffled_batches,
+)
 
 __all__ = ["DECODERS", "Rollout", "SparseGraphOperator"]
 
@@ -103,8 +119,7 @@ class Rollout:
     dense : Tensor
         ``[S, Q, d]`` the decoded positions at the query points.
     query : Tensor
-        ``[Q, d]`` the query points (reference configuration; for the
-        ``"flow"`` decoders their positions at the window's last frame).
+        ``[Q, d]`` the query points in the reference configuration (frame 0).
     """
 
     sparse_index: Tensor
@@ -113,7 +128,7 @@ class Rollout:
     query: Tensor
 
 
-class SparseGraphOperator(nn.Module):
+class SparseGraphOperator(SavesCheckpoint, nn.Module):
     r"""Learn particle dynamics on a sparse sample, evaluate at any point.
 
     See the module docstring for the maths.
@@ -148,7 +163,7 @@ class SparseGraphOperator(nn.Module):
         Kernel-integral or nearest-neighbour decoder of displacements in the
         reference configuration, or Lagrangian decoding of accelerations in
         the current one by moving least squares or nearest neighbour
-        (default: ``"gno"``).
+        (default: ``"flow"``, the benchmarked one; it has no weights).
     decoder_radius : float, optional
         Radius of the decoder's neighbourhoods (default: :math:`R`).
     decoder_hidden : int
@@ -157,7 +172,13 @@ class SparseGraphOperator(nn.Module):
         Nearest sources in every decoder neighbourhood (default: ``3``).
     seed : int
         Seed of the weights and of the sampling (default: ``0``).
+
+    ``save(path, **metadata)`` and ``SparseGraphOperator.load(path)`` go
+    through :class:`~dyngraph.training.SavesCheckpoint` (the configuration,
+    weights and statistics; no pickles).
     """
+
+    checkpoint_kind = "SparseGraphOperator"
 
     def __init__(
         self,
@@ -172,7 +193,7 @@ class SparseGraphOperator(nn.Module):
         mlp_layers: int = 2,
         type_dim: int = 16,
         noise_std: float = 3e-4,
-        decoder: Literal["gno", "nearest", "flow", "flow_nearest"] = "gno",
+        decoder: Literal["gno", "nearest", "flow", "flow_nearest"] = "flow",
         decoder_radius: float | None = None,
         decoder_hidden: int = 64,
         min_neighbours: int = 3,
@@ -378,7 +399,8 @@ class SparseGraphOperator(nn.Module):
         if self.decoder_kind in ("flow", "flow_nearest"):
             raise ValueError(
                 f"SparseGraphOperator.decode: decoder {self.decoder_kind!r} decodes "
-                "in the current configuration; use advect (or rollout)"
+                "in the current configuration, along the sample's motion; use "
+                "trace (query points as tracers) or rollout(..., query=...)"
             )
         disp = positions - reference
         if self.decoder is None:
@@ -452,17 +474,21 @@ class SparseGraphOperator(nn.Module):
         steps : int, optional
             Frames to predict (default: all after the window).
         query : Tensor, optional
-            ``[Q, d]`` query points in the reference configuration (default:
-            every particle's frame-0 position). For the ``"flow"`` decoders
-            the queries' positions at the window's last frame
-            (``history - 1``); their initial velocity is interpolated from
-            the sample's. By default these are every particle, with its true
-            position and velocity there: the initial condition a
-            full-resolution GNS is given.
+            ``[Q, d]`` query points in the reference configuration (frame 0),
+            anywhere. With ``"gno"`` and ``"nearest"`` they are decoded
+            there; with the ``"flow"`` decoders they are passive tracers of
+            the sample's motion (:meth:`trace`, from frame 0 through the
+            window and the rollout). By default every particle: with the
+            ``"flow"`` decoders each then starts from its true position and
+            velocity at the window's last frame (the initial condition a
+            full-resolution GNS is given) and is advected from there
+            (:meth:`advect_rollout`).
 
         Returns
         -------
         Rollout
+            ``dense`` holds the positions of the query points (or of every
+            particle) at the ``steps`` predicted frames.
         """
         self._check_particles(particles, "rollout")
         if not 0 <= trajectory < particles.num_trajectories:
@@ -479,37 +505,30 @@ class SparseGraphOperator(nn.Module):
             )
         pos = particles.positions[trajectory].to(self.device, self.dtype)
         reference = pos[0]
+        tracers = query is not None
+        query = self._check_query(query, "rollout") if tracers else reference
         index = self.sample(reference)
         types = particles.types[index].to(self.device)
         kinematic = types == KINEMATIC
-        flow = self.decoder_kind in ("flow", "flow_nearest")
-        velocity = None
-        if query is not None:
-            query = query.to(self.device, self.dtype)
-        elif flow:
-            query = pos[self.history - 1]
-            velocity = query - pos[self.history - 2]
-        else:
-            query = reference
-        if query.dim() != 2 or query.shape[1] != self.dim:
-            raise ValueError(
-                f"SparseGraphOperator.rollout: `query` must be [Q, {self.dim}], got "
-                f"{list(query.shape)}"
-            )
-        window = pos[: self.history, index]
+        h = self.history
+        window = pos[:h, index]
         out = []
         with torch.no_grad():
             for s in range(steps):
                 nxt = self.step(window, types)
-                truth = pos[self.history + s, index]
+                truth = pos[h + s, index]
                 nxt = torch.where(kinematic.unsqueeze(1), truth, nxt)
                 out.append(nxt)
                 window = torch.cat([window[1:], nxt.unsqueeze(0)])
             sparse = torch.stack(out)
-            if flow:
-                dense = self.advect_rollout(
-                    pos[: self.history, index], sparse, query, velocity
-                )
+            if self.decoder_kind in ("flow", "flow_nearest"):
+                if tracers:
+                    frames = torch.cat([pos[:h, index], sparse])
+                    dense = self.trace(frames, query)[-steps:]
+                else:
+                    dense = self.advect_rollout(
+                        pos[:h, index], sparse, pos[h - 1], pos[h - 1] - pos[h - 2]
+                    )
                 return Rollout(index, sparse, dense, query)
             edges = (
                 self.decoder.neighbourhoods(reference[index], query)
@@ -518,6 +537,65 @@ class SparseGraphOperator(nn.Module):
             )
             dense = self.decode(reference[index], sparse, query, edges)
         return Rollout(index, sparse, dense, query)
+
+    def _check_query(self, query: Any, where: str) -> Tensor:
+        """``query`` as a ``[Q, d]`` tensor of the model's device and dtype."""
+        if not isinstance(query, Tensor):
+            raise TypeError(
+                f"SparseGraphOperator.{where}: `query` must be a Tensor [Q, "
+                f"{self.dim}], got {type(query).__name__}"
+            )
+        if query.dim() != 2 or query.shape[1] != self.dim or not len(query):
+            raise ValueError(
+                f"SparseGraphOperator.{where}: `query` must be [Q, {self.dim}] with "
+                f"Q >= 1, got {list(query.shape)}"
+            )
+        if not query.is_floating_point() or not torch.isfinite(query).all():
+            raise ValueError(
+                f"SparseGraphOperator.{where}: `query` must hold finite floating "
+                "point coordinates"
+            )
+        return query.to(self.device, self.dtype)
+
+    def trace(self, frames: Tensor, query: Tensor, nearest: bool = False) -> Tensor:
+        r"""``[T - 1, Q, d]`` query points carried as tracers by the sample.
+
+        The ``"flow"`` decoders' evaluation anywhere: a tracer starts at
+        :math:`x_q(0) = q` and takes the sample's first displacement
+        interpolated there, :math:`x_q(1) = q + \mathcal{I}[x_j(1) -
+        x_j(0)](q)` (so :math:`v_q(1)` is the interpolated sample velocity),
+        then :meth:`advect` steps it with the sample's accelerations
+        interpolated at its own position.
+
+        Parameters
+        ----------
+        frames : Tensor
+            ``[T, M, d]`` the sample's positions at consecutive frames from
+            the reference one (:meth:`rollout`: the true window, then the
+            predicted frames), ``T >= 2``.
+        query : Tensor
+            ``[Q, d]`` tracer positions at ``frames[0]``.
+        nearest : bool
+            Interpolate by nearest neighbour (default: ``False``; also with
+            the ``"flow_nearest"`` decoder).
+
+        Returns
+        -------
+        Tensor
+            The tracers at ``frames[1:]``.
+        """
+        if frames.dim() != 3 or frames.shape[2] != self.dim or len(frames) < 2:
+            raise ValueError(
+                f"SparseGraphOperator.trace: `frames` must be [T, M, {self.dim}] "
+                f"with T >= 2, got {list(frames.shape)}"
+            )
+        query = self._check_query(query, "trace").to(frames.dtype)
+        first = self.interpolate(frames[0], frames[1] - frames[0], query, nearest)
+        start = query + first
+        if len(frames) == 2:
+            return start.unsqueeze(0)
+        rest = self.advect_rollout(frames[:2], frames[2:], start, first, nearest)
+        return torch.cat([start.unsqueeze(0), rest])
 
     def advect_rollout(
         self,
@@ -529,10 +607,12 @@ class SparseGraphOperator(nn.Module):
     ) -> Tensor:
         """``[S, Q, d]`` queries advected by the sample (``"flow"`` decoders).
 
-        ``window`` ``[C + 1, M, d]`` holds the sample's true frames before
-        its rollout ``sparse`` ``[S, M, d]``; ``velocity`` (default:
-        interpolated from the sample) is the queries' at the window's end;
-        ``nearest`` as in :meth:`advect`.
+        ``window`` ``[C + 1, M, d]`` holds the sample's frames before
+        its rollout ``sparse`` ``[S, M, d]``; ``query`` the queries'
+        positions at the window's last frame and ``velocity`` (default:
+        interpolated from the sample) their velocity there; ``nearest`` as
+        in :meth:`advect`. :meth:`trace` starts queries at the reference
+        frame instead.
         """
         frames = torch.cat([window[-2:], sparse])
         if velocity is None:
@@ -725,18 +805,12 @@ class SparseGraphOperator(nn.Module):
         n = self.set_training_samples(particles)
         optimizer = torch.optim.Adam(self.parameters(), lr=lr)
 
-        def batches(epoch: int) -> list[Tensor]:
-            gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
-            order = torch.randperm(n, generator=gen)
-            noise = torch.randint(2**62, (n,), generator=gen)
-            return list(torch.stack([order, noise], 1).split(batch_size))
-
         try:
             self.fit_result_: FitResult = fit(
                 distributed.wrap(self),  # DDP under torchrun, else self
                 epochs=epochs,
                 optimizer=optimizer,
-                batches=batches,
+                batches=shuffled_batches(n, batch_size, seed, noise=True),
                 checkpoint=checkpoint,
                 seed=seed,
                 progress=progress,
@@ -745,31 +819,3 @@ class SparseGraphOperator(nn.Module):
         finally:
             self._train_data = None
         return self
-
-    # -- files --------------------------------------------------------------
-
-    def save(self, path: str | Path, **metadata: Any) -> Path:
-        """Save the configuration, weights and statistics (no pickles)."""
-        return ckpt.save(
-            path,
-            kind="SparseGraphOperator",
-            config=self._config,
-            state=self.state_dict(),
-            metadata=metadata,
-        )
-
-    @classmethod
-    def load(cls, path: str | Path, map_location: Any = "cpu") -> SparseGraphOperator:
-        """Load a model written by :meth:`save` (never unpickles objects).
-
-        Raises
-        ------
-        dyngraph.training.CheckpointError
-            When ``path`` is not a SparseGraphOperator checkpoint.
-        """
-        saved = ckpt.load(path, kind="SparseGraphOperator", map_location=map_location)
-        model = cls(**saved.config)
-        dtype = saved.state["type_embedding.weight"].dtype
-        model.to(dtype)
-        model.load_state_dict(saved.state)
-        return model

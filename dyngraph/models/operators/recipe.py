@@ -47,7 +47,10 @@ class DataConfig:
 class ModelConfig:
     """``[model]``: arguments of :class:`~.operators.SparseGraphOperator`.
 
-    ``decoder_radius = 0`` takes the sparse graph's radius.
+    ``decoder = "flow"`` (the default, the benchmarked decoder: no weights,
+    the dense set advected by the sample's interpolated accelerations);
+    ``"gno"`` trains the kernel-integral decoder of displacements beside
+    the processor. ``decoder_radius = 0`` takes the sparse graph's radius.
     """
 
     ratio: float = 0.25
@@ -59,7 +62,7 @@ class ModelConfig:
     layers: int = 4
     mlp_layers: int = 2
     noise_std: float = 3e-4
-    decoder: str = "gno"
+    decoder: str = "flow"
     decoder_radius: float = 0.0
     decoder_hidden: int = 64
     min_neighbours: int = 3

@@ -42,7 +42,7 @@ def test_fit_operators_writes_model_report_plots_animation_and_resumes(
     assert main(args) == 0
     assert "saved" in capsys.readouterr().out
     model = SparseGraphOperator.load(out / "operators.pt")
-    assert model.ratio == 0.5 and model.decoder_kind == "gno"
+    assert model.ratio == 0.5 and model.decoder_kind == "flow"
     report = json.loads((out / "rollout.json").read_text())
     assert report["sparse_nodes"] == 32 and report["dense_particles"] == 64
     for name in ("model", "nearest"):
