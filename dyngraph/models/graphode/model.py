@@ -412,9 +412,15 @@ class GraphODE(nn.Module):
 
     # -- the pieces ---------------------------------------------------------
 
-    def encode(self, history: Tensor) -> ProbeGraph:
-        """Probe graphs of normalised ``[B, T, C, H, W]`` histories."""
-        return encode(history, self.num_probes, iters=self.iters, seed=self.seed)
+    def encode(self, history: Tensor, prefer: Tensor | None = None) -> ProbeGraph:
+        """Probe graphs of normalised ``[B, T, C, H, W]`` histories.
+
+        ``prefer``: pixels to keep as probes where they can (see
+        :func:`~dyngraph.models.graphode.coarsen.encode`).
+        """
+        return encode(
+            history, self.num_probes, iters=self.iters, seed=self.seed, prefer=prefer
+        )
 
     def coupling_matrix(self, z: Tensor, graph: ProbeGraph) -> Tensor:
         """``[B, M, M]`` row-stochastic :math:`A` for states ``z`` ``[B, M, d]``."""
@@ -625,7 +631,9 @@ class GraphODE(nn.Module):
             )
             if bool(again.any()):
                 rows = again.nonzero().flatten()
-                fresh = self.encode(buffer[rows])
+                # keep the old probes where they can: their histories are
+                # predicted states, not decoded interpolations
+                fresh = self.encode(buffer[rows], graph.probes[rows])
                 graph = graph.replace(rows, fresh)
                 new = self._start(buffer[rows], fresh)
                 for key in start:
@@ -879,17 +887,21 @@ class GraphODE(nn.Module):
     @torch.no_grad()
     def choose_gain(
         self, values: Tensor, gains: tuple[float, ...] = (1.0, 0.5, 0.25, 0.0)
-    ) -> dict[float, float]:
-        r"""Set the weight :math:`\gamma` of the neural ODE's increment.
+    ) -> dict[tuple[str, float], float]:
+        r"""Set the weight :math:`\gamma` of the neural ODE's increment and the decoder.
 
         The probe step is :math:`p_{t+1} = p_t + L(p_{t-T+1:t}) +
         \gamma\,[R(z(\Delta t)) - R(z(0))]`, trained with :math:`\gamma = 1`
-        on short rollouts. :math:`\gamma` is set to the value in ``gains``
-        (earlier ones win ties) with the least mean squared error of free
-        ``calibration_horizon``-step rollouts (no re-encoding) of windows of
-        ``values`` starting every ``history`` frames, so that a correction
-        learnt on short windows that degrades long rollouts is shrunk or
-        dropped (:math:`\gamma = 0`: the linear autoregression alone).
+        on short rollouts. Every :math:`\gamma` in ``gains``, with the
+        current decoder ``mix`` (``"calibrated"``) and, when it differs, with
+        the default one (``"default"``, :meth:`default_mix`), is scored by
+        the mean squared error of free ``calibration_horizon``-step rollouts
+        (no re-encoding) of windows of ``values`` starting every ``history``
+        frames; the best pair is kept (earlier candidates win ties). So a
+        correction learnt on short windows that degrades long rollouts is
+        shrunk or dropped (:math:`\gamma = 0`: the linear autoregression
+        alone), and a calibrated decoder that fits true probe values but
+        hurts rollouts falls back to the default.
 
         Parameters
         ----------
@@ -901,7 +913,7 @@ class GraphODE(nn.Module):
         Returns
         -------
         dict
-            The error of every candidate.
+            The error of every ``(decoder, gain)`` candidate.
         """
         horizon = min(self.mix.shape[0], values.shape[1] - self.history)
         if horizon < 1:
@@ -912,21 +924,30 @@ class GraphODE(nn.Module):
         wins = windows(values.to(self.device), self.history + horizon, self.history)
         buffer0 = wins[:, : self.history]
         graph = self.encode(buffer0)
-        scores: dict[float, float] = {}
-        for gain in gains:
-            self.gain.fill_(gain)
-            start, buffer, total = self._start(buffer0, graph), buffer0, 0.0
-            for s in range(horizon):
-                frame = self.step(buffer, graph, start)
-                start["age"] = start["age"] + 1
-                total += float((frame - wins[:, self.history + s]).pow(2).mean())
-                buffer = torch.cat([buffer[:, 1:], frame.unsqueeze(1)], 1)
-            scores[gain] = total / horizon if math.isfinite(total) else math.inf
-        best = gains[0]
-        for gain in gains[1:]:
-            if scores[gain] < scores[best]:
-                best = gain
-        self.gain.fill_(best)
+        mixes = {"calibrated": self.mix.clone()}
+        default = self.default_mix().to(self.mix).expand_as(self.mix)
+        if not torch.equal(mixes["calibrated"], default):
+            mixes["default"] = default.clone()
+        scores: dict[tuple[str, float], float] = {}
+        for decoder, mix in mixes.items():
+            self.mix.copy_(mix)
+            for gain in gains:
+                self.gain.fill_(gain)
+                start, buffer, total = self._start(buffer0, graph), buffer0, 0.0
+                for s in range(horizon):
+                    frame = self.step(buffer, graph, start)
+                    start["age"] = start["age"] + 1
+                    total += float((frame - wins[:, self.history + s]).pow(2).mean())
+                    buffer = torch.cat([buffer[:, 1:], frame.unsqueeze(1)], 1)
+                score = total / horizon
+                scores[(decoder, gain)] = score if math.isfinite(score) else math.inf
+        best = next(iter(scores))
+        for key, score in scores.items():
+            if score < scores[best]:
+                best = key
+        self.mix.copy_(mixes[best[0]])
+        self.gain.fill_(best[1])
+        self.decoder_ = best[0]
         return scores
 
     def set_training_windows(self, field: Field, horizon: int, stride: int) -> int:
@@ -989,9 +1010,10 @@ class GraphODE(nn.Module):
             is trained; ``False`` keeps the ``mix`` given by ``blend``
             (default: ``True``).
         choose_gain : bool
-            After training, set the weight of the neural ODE's increment by
-            :meth:`choose_gain` on ``field``; ``False`` keeps it at ``1``
-            (default: ``True``).
+            After training, set the weight of the neural ODE's increment and
+            pick the calibrated or the default decoder by :meth:`choose_gain`
+            on ``field``; ``False`` keeps the weight at ``1`` (default:
+            ``True``).
         checkpoint : str or Path, optional
             Fit-state file; an existing one is resumed from (bit-exact).
         seed : int
