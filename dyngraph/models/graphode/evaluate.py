@@ -285,5 +285,10 @@ def compare(
     out["methods"]["graphode"]["parameters"] = sum(
         p.numel() for p in graph.parameters()
     )
+    out["methods"]["graphode"]["selected"] = {
+        "gain": float(graph.gain),
+        "decoder": getattr(graph, "decoder_", None),
+        "autoregression_ridge": getattr(graph, "autoregression_ridge_", None),
+    }
     out["model"] = graph
     return out
