@@ -20,23 +20,30 @@ Complex Systems" <https://arxiv.org/abs/2505.17459>`_ (Cheng et al., NeurIPS
    or the normalised adjacency :math:`D^{-1/2}(W + I)D^{-1/2}`; :math:`A` is
    fixed during the solve, computed from :math:`z(0)` (GRAND). :math:`g` is
    an optional local reaction MLP. The probe values advance by
-   :math:`p_{t+1} = p_t + L(p_{t-T+1:t}) + R(z(\Delta t)) - R(z(0))` with a
-   linear read-out :math:`R` and an optional linear autoregressive skip
-   :math:`L` shared by all probes, set by ridge least squares on the training
-   probe series before training (:meth:`GraphODE.init_autoregression`), so
-   the ODE learns what a linear autoregression misses.
+   :math:`p_{t+1} = p_t + L(p_{t-T+1:t}) + \gamma\,[R(z(\Delta t)) - R(z(0))]`
+   with a linear read-out :math:`R` (initialised at zero) and an optional
+   linear autoregressive skip :math:`L` shared by all probes, set by ridge
+   least squares on the pixel series of the training trajectories before
+   training, its ridge chosen on held-out rollouts, and then frozen
+   (:meth:`GraphODE.init_autoregression`), so the ODE learns what a linear
+   autoregression misses. The weight :math:`\gamma` is chosen after training
+   by free rollouts (:meth:`GraphODE.choose_gain`; ``0`` drops the ODE).
 3. **Decode**: a linear map, per channel and per age :math:`s` (frames since
    the last encoding), of four features: the piecewise-constant fill (each
    pixel takes its probe's value), an inverse-squared-distance kNN
    interpolation of the probes, and the residuals of both at the encoding
    time (the encoder saw the full field then). The default (from ``blend``)
-   is exact at the encoding time; :meth:`GraphODE.calibrate` fits the map by
-   least squares on true probe values of the training windows (the oracle
-   decoder the predictor feeds). Optionally corrected by a small
-   convolutional refiner. SparseDiff's diffusion decoder is not implemented
-   (a later option).
+   is exact at the encoding time; :meth:`GraphODE.calibrate` fits the map on
+   true probe values of the training windows (the oracle decoder the
+   predictor feeds) as a ridge regression toward the default, the ridge
+   chosen on held-out windows; :meth:`GraphODE.choose_gain` falls back to
+   the default when it gives better free rollouts. Optionally corrected by
+   a small convolutional refiner. The decoded frame takes the predicted
+   probe values at the probes. SparseDiff's diffusion decoder is not
+   implemented (a later option).
 4. **Re-encode** when :class:`~dyngraph.models.graphode.coarsen.ReencodeRule`
-   fires, on the predicted frames.
+   fires, on the predicted frames, keeping the old probes inside their new
+   regions where it can.
 
 Departures from the reference release: its ODE call integrates over a single
 time point and returns its input; it has no encoder or predictor training
@@ -257,6 +264,13 @@ class GraphODE(nn.Module):
     refiner : bool
         Learned convolutional refiner of the decoded field (default:
         ``False``).
+    autoregressive : bool
+        The linear autoregressive skip :math:`L` of the probe step, set by
+        least squares (default: ``True``).
+    calibration_horizon : int
+        Ages since encoding with their own decoder map, and the length of
+        the free rollouts that choose ridges and the ODE's weight (default:
+        ``20``).
     iters : int
         k-means iterations (default: ``25``).
     seed : int
