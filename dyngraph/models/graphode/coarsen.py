@@ -17,9 +17,11 @@ the mean cosine of the centred vectors,
 .. math::
     \chi = \frac1N \sum_i \cos\big(h_i - \mu,\ c_{a(i)} - \mu\big),
 
-with :math:`\mu` the mean history at encoding time. SparseDiff's paper
-re-encodes when :math:`\chi` falls below a threshold :math:`\tau` (its
-released code only re-encodes at fixed intervals); :class:`ReencodeRule`
+with :math:`\mu` the mean current history and the codes refreshed on the
+current histories (the mean of each region; :func:`latent_consistency`).
+SparseDiff's paper re-encodes when :math:`\chi` falls below a threshold
+:math:`\tau` (its released code only re-encodes at fixed intervals);
+:class:`ReencodeRule`
 fires when :math:`\chi_t < \tau\,\chi_{t_e}`, relative to the score at the
 encoding time :math:`t_e`, so that :math:`\tau` does not depend on how well
 the codebook fits in the first place. Here k-means on raw histories stands
@@ -217,7 +219,16 @@ def _histories(history: Tensor) -> Tensor:
 
 
 def latent_consistency(history: Tensor, graph: ProbeGraph) -> Tensor:
-    r"""Mean centred cosine :math:`\chi` of histories and their codes.
+    r"""Mean centred cosine :math:`\chi` of histories and their region's code.
+
+    The codes are refreshed on the current histories: :math:`c_m` is the mean
+    current history of region :math:`m` (k-means' update step, with the
+    assignment of the encoding kept), and :math:`\mu` the current mean
+    history. :math:`\chi` then measures whether the partition still groups
+    similar recent dynamics, not whether the dynamics moved on: a field
+    whose regions all evolve coherently (a travelling or rotating phase)
+    keeps its score, a field whose pattern changes under the regions loses
+    it. At the encoding time the refreshed codes are the k-means codes.
 
     Parameters
     ----------
@@ -231,17 +242,29 @@ def latent_consistency(history: Tensor, graph: ProbeGraph) -> Tensor:
     Tensor
         ``[B]`` scores in :math:`[-1, 1]`.
     """
-    h = _histories(history) - graph.center.unsqueeze(1)
-    c = torch.gather(
-        graph.codes,
-        1,
-        graph.assignment.unsqueeze(2).expand(-1, -1, graph.codes.shape[2]),
-    ) - graph.center.unsqueeze(1)
+    h = _histories(history)
+    h = h - h.mean(1, keepdim=True)
+    b, n, d = h.shape
+    m = graph.codes.shape[1]
+    index = graph.assignment.unsqueeze(2).expand(-1, -1, d)
+    sums = torch.zeros(b, m, d, dtype=h.dtype, device=h.device).scatter_add_(
+        1, index, h
+    )
+    counts = torch.zeros(b, m, dtype=h.dtype, device=h.device).scatter_add_(
+        1, graph.assignment, torch.ones_like(h[..., 0])
+    )
+    codes = sums / counts.clamp_min(1).unsqueeze(2)
+    c = torch.gather(codes, 1, index)
     return torch.nn.functional.cosine_similarity(h, c, dim=2, eps=1e-8).mean(1)
 
 
 def encode(
-    history: Tensor, num_codes: int, *, iters: int = 25, seed: int = 0
+    history: Tensor,
+    num_codes: int,
+    *,
+    iters: int = 25,
+    seed: int = 0,
+    prefer: Tensor | None = None,
 ) -> ProbeGraph:
     """Coarsen fields into probe graphs by k-means on pixel histories.
 
@@ -253,6 +276,11 @@ def encode(
         ``M``, the number of codes and probes.
     iters, seed : int
         Passed to :func:`kmeans`.
+    prefer : Tensor, optional
+        ``[B, K]`` flat pixel indices to take as probes where they can: a
+        region holding some of them gets the one closest to its code (a
+        re-encoding during a rollout passes the old probes, whose histories
+        are predicted states rather than decoded interpolations).
 
     Returns
     -------
@@ -276,6 +304,9 @@ def encode(
         codes, labels = kmeans(hist[i], num_codes, iters=iters, seed=seed)
         dist = ((hist[i] - codes[labels]) ** 2).sum(1)
         big = dist.max() + 1.0
+        if prefer is not None:  # preferred pixels rank before all others
+            dist = dist.clone()
+            dist[prefer[i]] -= big
         probes = torch.stack(
             [torch.where(labels == m, dist, big).argmin() for m in range(num_codes)]
         )

@@ -20,23 +20,30 @@ Complex Systems" <https://arxiv.org/abs/2505.17459>`_ (Cheng et al., NeurIPS
    or the normalised adjacency :math:`D^{-1/2}(W + I)D^{-1/2}`; :math:`A` is
    fixed during the solve, computed from :math:`z(0)` (GRAND). :math:`g` is
    an optional local reaction MLP. The probe values advance by
-   :math:`p_{t+1} = p_t + L(p_{t-T+1:t}) + R(z(\Delta t)) - R(z(0))` with a
-   linear read-out :math:`R` and an optional linear autoregressive skip
-   :math:`L` shared by all probes, set by ridge least squares on the training
-   probe series before training (:meth:`GraphODE.init_autoregression`), so
-   the ODE learns what a linear autoregression misses.
+   :math:`p_{t+1} = p_t + L(p_{t-T+1:t}) + \gamma\,[R(z(\Delta t)) - R(z(0))]`
+   with a linear read-out :math:`R` (initialised at zero) and an optional
+   linear autoregressive skip :math:`L` shared by all probes, set by ridge
+   least squares on the pixel series of the training trajectories before
+   training, its ridge chosen on held-out rollouts, and then frozen
+   (:meth:`GraphODE.init_autoregression`), so the ODE learns what a linear
+   autoregression misses. The weight :math:`\gamma` is chosen after training
+   by free rollouts (:meth:`GraphODE.choose_gain`; ``0`` drops the ODE).
 3. **Decode**: a linear map, per channel and per age :math:`s` (frames since
    the last encoding), of four features: the piecewise-constant fill (each
    pixel takes its probe's value), an inverse-squared-distance kNN
    interpolation of the probes, and the residuals of both at the encoding
    time (the encoder saw the full field then). The default (from ``blend``)
-   is exact at the encoding time; :meth:`GraphODE.calibrate` fits the map by
-   least squares on true probe values of the training windows (the oracle
-   decoder the predictor feeds). Optionally corrected by a small
-   convolutional refiner. SparseDiff's diffusion decoder is not implemented
-   (a later option).
+   is exact at the encoding time; :meth:`GraphODE.calibrate` fits the map on
+   true probe values of the training windows (the oracle decoder the
+   predictor feeds) as a ridge regression toward the default, the ridge
+   chosen on held-out windows; :meth:`GraphODE.choose_gain` falls back to
+   the default when it gives better free rollouts. Optionally corrected by
+   a small convolutional refiner. The decoded frame takes the predicted
+   probe values at the probes. SparseDiff's diffusion decoder is not
+   implemented (a later option).
 4. **Re-encode** when :class:`~dyngraph.models.graphode.coarsen.ReencodeRule`
-   fires, on the predicted frames.
+   fires, on the predicted frames, keeping the old probes inside their new
+   regions where it can.
 
 Departures from the reference release: its ODE call integrates over a single
 time point and returns its input; it has no encoder or predictor training
@@ -64,6 +71,65 @@ from dyngraph.training import checkpoint as ckpt
 __all__ = ["GraphODE", "GraphODEFunc", "Rollout", "periodic_distance", "windows"]
 
 Coupling = Literal["attention", "adjacency"]
+
+
+CALIBRATION_RIDGES: tuple[float, ...] = (1e-6, 1e-4, 1e-2, 1.0, 1e2)
+"""Scale-free ridges toward the default decoder tried by
+:meth:`GraphODE.calibrate` (beside the default itself)."""
+
+AUTOREGRESSION_RIDGES: tuple[float, ...] = (1.0, 1e-2, 1e-4, 1e-6)
+"""Ridges of the autoregressive skip tried by :meth:`GraphODE.init_autoregression`."""
+
+
+def _held_out(trajectories: int, per: int, device: torch.device) -> Tensor:
+    """``[trajectories * per]`` mask of held-out windows (trajectory order).
+
+    The odd trajectories, or the odd windows when there is one trajectory.
+    """
+    index = torch.arange(trajectories * per, device=device)
+    return (index // per if trajectories >= 2 else index) % 2 == 1
+
+
+def _ridge_solve(gram: Tensor, rhs: Tensor, prior: Tensor, ridge: float) -> Tensor:
+    r"""Solve a ridge regression toward a prior, from its normal equations.
+
+    Returns ``[O, F]`` :math:`\arg\min_m \lVert y - Fm\rVert^2 + \lambda \bar g
+    \lVert m - m_0\rVert^2` given the Gram ``[F, F]`` and :math:`F^\top y`
+    ``[F, O]`` (:math:`\bar g` the mean diagonal of the Gram); ``ridge = inf``
+    returns the prior :math:`m_0` ``[O, F]``.
+    """
+    if math.isinf(ridge):
+        return prior.clone()
+    scale = ridge * gram.diagonal().mean().clamp_min(1e-300)
+    eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+    return torch.linalg.solve(gram + scale * eye, rhs + scale * prior.T).T
+
+
+def _choose_ridge(
+    fit_part: tuple[Tensor, Tensor],
+    held_part: tuple[Tensor, Tensor],
+    prior: Tensor,
+    ridges: tuple[float, ...],
+) -> float:
+    r"""Pick the ridge (or ``inf``: the prior) of least held-out squared error.
+
+    ``fit_part`` and ``held_part`` are (Gram, :math:`F^T y`) pairs; the
+    held-out error of :math:`m` is
+    :math:`\sum_o m_o^\top G m_o - 2 m_o^\top r_o` up to a constant. With no
+    held-out data the prior is kept.
+    """
+    gram, rhs = held_part
+    if not bool(gram.abs().sum() > 0):
+        return math.inf
+    best, best_error = math.inf, None
+    for ridge in (math.inf, *ridges):
+        mix = _ridge_solve(*fit_part, prior, ridge)
+        error = float(
+            torch.einsum("of,fg,og->", mix, gram, mix) - 2 * (mix * rhs.T).sum()
+        )
+        if best_error is None or error < best_error - 1e-12 * abs(best_error):
+            best, best_error = ridge, error
+    return best
 
 
 def periodic_distance(a: Tensor, b: Tensor) -> Tensor:
@@ -198,6 +264,13 @@ class GraphODE(nn.Module):
     refiner : bool
         Learned convolutional refiner of the decoded field (default:
         ``False``).
+    autoregressive : bool
+        The linear autoregressive skip :math:`L` of the probe step, set by
+        least squares (default: ``True``).
+    calibration_horizon : int
+        Ages since encoding with their own decoder map, and the length of
+        the free rollouts that choose ridges and the ODE's weight (default:
+        ``20``).
     iters : int
         k-means iterations (default: ``25``).
     seed : int
@@ -289,6 +362,8 @@ class GraphODE(nn.Module):
         self.func = GraphODEFunc(hidden, reaction)
         self.readout = nn.Linear(hidden, channels)
         self.ar = nn.Linear(history * channels, channels) if autoregressive else None
+        if self.ar is not None:  # set by least squares, not by the optimiser
+            self.ar.requires_grad_(False)
         self.refine = (
             nn.Sequential(
                 nn.Conv2d(3 * channels, 32, 3, padding=1, padding_mode="circular"),
@@ -300,12 +375,9 @@ class GraphODE(nn.Module):
         )
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
-        prior = torch.tensor([1 - blend, blend, 1 - blend, blend])
+        self.register_buffer("gain", torch.ones(()))
         self.register_buffer(
-            "mix",
-            torch.einsum("oc,j->ocj", torch.eye(channels), prior)
-            .reshape(channels, 4 * channels)
-            .repeat(calibration_horizon, 1, 1),
+            "mix", self.default_mix().repeat(calibration_horizon, 1, 1)
         )
         self._train_data: dict[str, Any] | None = None
         self.reset_parameters()
@@ -319,6 +391,8 @@ class GraphODE(nn.Module):
         for module in self.modules():
             if module is not self and hasattr(module, "reset_parameters"):
                 module.reset_parameters()
+        nn.init.zeros_(self.readout.weight)
+        nn.init.zeros_(self.readout.bias)
         if self.ar is not None:
             nn.init.zeros_(self.ar.weight)
             nn.init.zeros_(self.ar.bias)
@@ -326,6 +400,16 @@ class GraphODE(nn.Module):
             nn.init.zeros_(self.refine[-1].weight)
             nn.init.zeros_(self.refine[-1].bias)
         torch.random.set_rng_state(state)
+
+    def default_mix(self) -> Tensor:
+        r"""``[C, 4C]`` the default decoder map, from ``blend`` :math:`\beta`.
+
+        Channel :math:`c` reads its own four features with weights
+        :math:`(1-\beta, \beta, 1-\beta, \beta)` (see :meth:`fill`).
+        """
+        c, beta = self.channels, self.blend
+        prior = torch.tensor([1 - beta, beta, 1 - beta, beta])
+        return torch.einsum("oc,j->ocj", torch.eye(c), prior).reshape(c, 4 * c)
 
     @property
     def device(self) -> torch.device:
@@ -342,9 +426,15 @@ class GraphODE(nn.Module):
 
     # -- the pieces ---------------------------------------------------------
 
-    def encode(self, history: Tensor) -> ProbeGraph:
-        """Probe graphs of normalised ``[B, T, C, H, W]`` histories."""
-        return encode(history, self.num_probes, iters=self.iters, seed=self.seed)
+    def encode(self, history: Tensor, prefer: Tensor | None = None) -> ProbeGraph:
+        """Probe graphs of normalised ``[B, T, C, H, W]`` histories.
+
+        ``prefer``: pixels to keep as probes where they can (see
+        :func:`~dyngraph.models.graphode.coarsen.encode`).
+        """
+        return encode(
+            history, self.num_probes, iters=self.iters, seed=self.seed, prefer=prefer
+        )
 
     def coupling_matrix(self, z: Tensor, graph: ProbeGraph) -> Tensor:
         """``[B, M, M]`` row-stochastic :math:`A` for states ``z`` ``[B, M, d]``."""
@@ -492,11 +582,15 @@ class GraphODE(nn.Module):
         zt = self.integrate(
             z0, torch.tensor([0.0, self.dt]), self.coupling_matrix(z0, graph)
         )[-1]
-        delta = self.readout(zt) - self.readout(z0)
+        delta = self.gain * (self.readout(zt) - self.readout(z0))
         if self.ar is not None:
             delta = delta + self.ar(feats)
         probes = series[:, -1] + delta.transpose(1, 2)
-        return self.decode(probes, graph, start)
+        frame = self.decode(probes, graph, start)
+        # the decode passes through the probes: their state is what was
+        # predicted, not the decoder's rebuild of it
+        index = graph.probes.unsqueeze(1).expand(-1, c, -1)
+        return frame.reshape(b, c, h * w).scatter(2, index, probes).view(b, c, h, w)
 
     # -- rollout ------------------------------------------------------------
 
@@ -551,7 +645,9 @@ class GraphODE(nn.Module):
             )
             if bool(again.any()):
                 rows = again.nonzero().flatten()
-                fresh = self.encode(buffer[rows])
+                # keep the old probes where they can: their histories are
+                # predicted states, not decoded interpolations
+                fresh = self.encode(buffer[rows], graph.probes[rows])
                 graph = graph.replace(rows, fresh)
                 new = self._start(buffer[rows], fresh)
                 for key in start:
@@ -620,7 +716,7 @@ class GraphODE(nn.Module):
 
     @torch.no_grad()
     def calibrate(self, values: Tensor, stride: int = 1) -> Tensor:
-        r"""Fit the decoder's ``mix`` by least squares on true probe values.
+        r"""Fit the decoder's ``mix`` on true probe values, shrunk to the default.
 
         Every ``history + S`` frames of each normalised trajectory (starting
         every ``stride`` frames; ``S`` is ``calibration_horizon``, clipped to
@@ -630,14 +726,20 @@ class GraphODE(nn.Module):
         of :meth:`features`, and per age and channel :math:`c`
 
         .. math::
-            \mathrm{mix}_{s,c} = \operatorname{arg\,min}_m \sum_{w,i}
-            \Big(u_{c,i}(s) - \sum_j m_j F_{c,j,i}(s)\Big)^2 ,
+            \mathrm{mix}_{s,c}(\lambda) = \operatorname{arg\,min}_m \sum_{w,i}
+            \Big(u_{c,i}(s) - \sum_j m_j F_{c,j,i}(s)\Big)^2
+            + \lambda\,\bar g\,\lVert m - m^{(0)}_c\rVert^2 ,
 
-        the decoder that best rebuilds the field from perfect probe states
-        ``s`` frames after an encoding (the oracle the predictor then feeds).
+        ridge regression toward the default :math:`m^{(0)}` (from ``blend``;
+        :math:`\bar g` the mean diagonal of the Gram matrix, so that
+        :math:`\lambda` is scale-free). :math:`\lambda` is chosen per age
+        among :data:`CALIBRATION_RIDGES` and :math:`\infty` (the default
+        itself) by the error on held-out windows (the odd trajectories, or
+        the odd windows of a single trajectory), then the map is refitted on
+        every window. So the calibrated decoder falls back to the default
+        wherever least squares does not help on data it was not fitted on.
         Ages beyond ``S`` use the last fit. The decode depends on the age, so
-        that a rollout which re-encodes often uses short-age coefficients (an
-        encoding-time residual amplified for 20 frames would compound).
+        that a rollout which re-encodes often uses short-age coefficients.
 
         Parameters
         ----------
@@ -650,7 +752,8 @@ class GraphODE(nn.Module):
         -------
         Tensor
             ``[S, C]`` the root-mean-square residual of the fit per age and
-            channel.
+            channel. The chosen :math:`\lambda` per age are in
+            ``calibration_ridge_`` (``inf``: the default).
         """
         horizon = min(self.mix.shape[0], values.shape[1] - self.history)
         if horizon < 1:
@@ -659,78 +762,207 @@ class GraphODE(nn.Module):
                 f"calibration needs more than history = {self.history}"
             )
         wins = windows(values.to(self.device), self.history + horizon, stride)
+        per = len(range(0, values.shape[1] - self.history - horizon + 1, stride))
+        held = _held_out(values.shape[0], per, wins.device)
         buffer = wins[:, : self.history]
         graph = self.encode(buffer)
         start = self._start(buffer, graph)
         b, _, c, h, w = wins.shape
-        eye = torch.eye(4 * c, dtype=torch.float64, device=wins.device)
-        errors = []
+        prior = self.default_mix().to(wins.device, torch.float64)
+        errors, chosen = [], []
         for s in range(horizon):
             frame = wins[:, self.history + s].reshape(b, c, h * w)
             probes = torch.gather(frame, 2, graph.probes.unsqueeze(1).expand(-1, c, -1))
             feats = self.features(probes, graph, start).flatten(1, 2).double()
             frame = frame.double()
-            gram = torch.einsum("bfn,bgn->fg", feats, feats)
-            rhs = torch.einsum("bfn,bon->fo", feats, frame)
-            ridge = 1e-6 * gram.diagonal().mean()
-            mix = torch.linalg.solve(gram + ridge * eye, rhs).T  # [C, 4C]
+            parts = [
+                (
+                    torch.einsum("bfn,bgn->fg", feats[rows], feats[rows]),
+                    torch.einsum("bfn,bon->fo", feats[rows], frame[rows]),
+                )
+                for rows in (~held, held)
+            ]
+            ridge = _choose_ridge(parts[0], parts[1], prior, CALIBRATION_RIDGES)
+            gram = parts[0][0] + parts[1][0]
+            rhs = parts[0][1] + parts[1][1]
+            mix = _ridge_solve(gram, rhs, prior, ridge)  # [C, 4C]
             self.mix[s] = mix.to(self.mix)
             fit = torch.einsum("bfn,of->bon", feats, mix)
             errors.append((frame - fit).pow(2).mean((0, 2)).sqrt())
+            chosen.append(ridge)
         self.mix[horizon:] = self.mix[horizon - 1]
+        self.calibration_ridge_ = chosen
         return torch.stack(errors).float()
 
     @torch.no_grad()
-    def init_autoregression(self, ridge: float = 1.0) -> Tensor:
-        r"""Set the linear skip :math:`L` by ridge least squares on the probes.
+    def init_autoregression(
+        self, values: Tensor, ridge: float | None = None, max_series: int = 4096
+    ) -> Tensor:
+        r"""Set the linear skip :math:`L` by ridge least squares on pixel series.
 
         The probe step is :math:`p_{t+1} = p_t + L(p_{t-T+1:t}) + R(z(\Delta
-        t)) - R(z(0))`; before the predictor is trained, :math:`L` (weights
+        t)) - R(z(0))`. :math:`L` is shared by every probe, and a probe is a
+        pixel, so before the predictor is trained :math:`L` (weights
         :math:`W_L` and bias) minimises
-        :math:`\sum \lVert p_{t+1} - p_t - L(p_{t-T+1:t})\rVert^2 + \lambda n
-        \lVert W_L\rVert^2` over the true probe series of every training
-        window (the graph encoded at its start; :math:`n` one-step pairs), so
-        that the neural ODE learns what a linear autoregression of each probe
-        misses. The ridge keeps the multi-step rollout of :math:`L` stable
-        (with :math:`\lambda \to 0` the 10-lag fit extrapolates badly).
+        :math:`\sum \lVert u_{t+1} - u_t - L(u_{t-T+1:t})\rVert^2 + \lambda n
+        \lVert W_L\rVert^2` over the series :math:`u` of the pixels of the
+        training trajectories (at most ``max_series`` per trajectory, evenly
+        spaced; :math:`n` one-step pairs), so that the neural ODE learns what
+        a linear autoregression of each probe misses. Without ``ridge``,
+        :math:`\lambda` is chosen among :data:`AUTOREGRESSION_RIDGES` by the
+        error of free multi-step rollouts (``calibration_horizon`` steps, no
+        teacher forcing) on held-out series (the odd trajectories, or the odd
+        pixels of a single trajectory), since a one-step fit can extrapolate
+        badly; then :math:`L` is refitted on every series.
 
         Parameters
         ----------
-        ridge : float
-            :math:`\lambda` (default: ``1.0``, on standardised values).
+        values : Tensor
+            ``[B, T', C, H, W]`` normalised trajectories, ``T' > history``.
+        ridge : float, optional
+            A fixed :math:`\lambda` (default: chosen by validation).
+        max_series : int
+            Pixels per trajectory used (default: ``4096``).
 
         Returns
         -------
         Tensor
-            ``[C]`` the root-mean-square one-step residual per channel.
+            ``[C]`` the root-mean-square one-step residual per channel; the
+            :math:`\lambda` used is in ``autoregression_ridge_``.
         """
-        if self.ar is None or self._train_data is None:
+        if self.ar is None:
             raise RuntimeError(
-                "GraphODE.init_autoregression: needs `autoregressive=True` and the "
-                "training windows (fit sets them)"
+                "GraphODE.init_autoregression: needs `autoregressive=True`"
             )
-        wins, graph = self._train_data["windows"], self._train_data["graph"]
-        b, length, c, h, w = wins.shape
-        index = graph.probes.view(b, 1, 1, -1).expand(-1, length, c, -1)
-        series = torch.gather(wins.reshape(b, length, c, h * w), 3, index)
-        series = series.permute(0, 3, 1, 2)  # [B, M, L, C]
-        t = self.history
-        inputs = torch.cat(
-            [series[:, :, s : s + t].flatten(2) for s in range(length - t)], 1
-        ).flatten(0, 1)
-        targets = torch.cat(
-            [series[:, :, s + t] - series[:, :, s + t - 1] for s in range(length - t)],
-            1,
-        ).flatten(0, 1)
-        x = torch.cat([inputs, torch.ones_like(inputs[:, :1])], 1).double()
-        y = targets.double()
-        penalty = ridge * x.shape[0] * torch.eye(x.shape[1], dtype=x.dtype)
-        penalty[-1, -1] = 0.0
-        coef = torch.linalg.solve(x.T @ x + penalty.to(x.device), x.T @ y)
+        if values.dim() != 5 or values.shape[1] <= self.history:
+            raise ValueError(
+                "GraphODE.init_autoregression: `values` must have shape "
+                f"[B, T, C, H, W] with T > history = {self.history}, "
+                f"got {list(values.shape)}"
+            )
+        b, length, c, h, w = values.shape
+        keep = torch.linspace(0, h * w - 1, min(max_series, h * w)).round().long()
+        series = values.reshape(b, length, c, h * w)[..., keep.to(values.device)]
+        series = series.permute(0, 3, 1, 2).double()  # [B, S, L, C]
+        if b >= 2:
+            fit_part, val_part = series[0::2].flatten(0, 1), series[1::2].flatten(0, 1)
+        else:
+            fit_part, val_part = series[0, 0::2], series[0, 1::2]
+        if ridge is None:
+            horizon = min(self.mix.shape[0], length - self.history)
+            scores = {}
+            for lam in AUTOREGRESSION_RIDGES:
+                coef = self._ar_least_squares(fit_part, lam)
+                scores[lam] = self._ar_rollout_error(coef, val_part, horizon)
+            ridge = min(scores, key=lambda lam: scores[lam])
+            self.autoregression_scores_ = scores
+        coef = self._ar_least_squares(series.flatten(0, 1), ridge)
         self.ar.weight.copy_(coef[:-1].T.to(self.ar.weight))
         self.ar.bias.copy_(coef[-1].to(self.ar.bias))
+        self.autoregression_ridge_ = ridge
+        x, y = self._ar_pairs(series.flatten(0, 1))
         resid = y - x @ coef
         return resid.pow(2).mean(0).sqrt().float()
+
+    def _ar_pairs(self, series: Tensor) -> tuple[Tensor, Tensor]:
+        """Lagged inputs (with a constant) and increments of ``[S, L, C]`` series."""
+        t = self.history
+        steps = range(series.shape[1] - t)
+        x = torch.cat([series[:, s : s + t].flatten(1) for s in steps])
+        y = torch.cat([series[:, s + t] - series[:, s + t - 1] for s in steps])
+        return torch.cat([x, torch.ones_like(x[:, :1])], 1), y
+
+    def _ar_least_squares(self, series: Tensor, ridge: float) -> Tensor:
+        """``[T*C + 1, C]`` ridge coefficients (the constant not penalised)."""
+        x, y = self._ar_pairs(series)
+        gram = x.T @ x
+        penalty = ridge * x.shape[0] * torch.eye(x.shape[1], dtype=x.dtype)
+        # a trace-relative floor keeps ridge = 0 solvable on collinear lags
+        penalty += 1e-12 * gram.diagonal().mean() * torch.eye(x.shape[1], dtype=x.dtype)
+        penalty[-1, -1] = 0.0
+        return torch.linalg.solve(gram + penalty.to(x.device), x.T @ y)
+
+    def _ar_rollout_error(self, coef: Tensor, series: Tensor, horizon: int) -> float:
+        """Mean squared error of free ``horizon``-step rollouts of ``[S, L, C]``."""
+        t, total, count = self.history, 0.0, 0
+        every = max(1, (series.shape[1] - t - horizon) // 4)
+        for s in range(0, series.shape[1] - t - horizon + 1, every):
+            buffer = series[:, s : s + t]
+            for k in range(horizon):
+                lags = torch.cat(
+                    [buffer.flatten(1), torch.ones_like(buffer[:, 0, :1])], 1
+                )
+                step = buffer[:, -1] + lags @ coef
+                total += float((step - series[:, s + t + k]).pow(2).mean())
+                count += 1
+                buffer = torch.cat([buffer[:, 1:], step.unsqueeze(1)], 1)
+        return total / count if math.isfinite(total) else math.inf
+
+    @torch.no_grad()
+    def choose_gain(
+        self, values: Tensor, gains: tuple[float, ...] = (1.0, 0.5, 0.25, 0.0)
+    ) -> dict[tuple[str, float], float]:
+        r"""Set the weight :math:`\gamma` of the neural ODE's increment and the decoder.
+
+        The probe step is :math:`p_{t+1} = p_t + L(p_{t-T+1:t}) +
+        \gamma\,[R(z(\Delta t)) - R(z(0))]`, trained with :math:`\gamma = 1`
+        on short rollouts. Every :math:`\gamma` in ``gains``, with the
+        current decoder ``mix`` (``"calibrated"``) and, when it differs, with
+        the default one (``"default"``, :meth:`default_mix`), is scored by
+        the mean squared error of free ``calibration_horizon``-step rollouts
+        (no re-encoding) of windows of ``values`` starting every ``history``
+        frames; the best pair is kept (earlier candidates win ties). So a
+        correction learnt on short windows that degrades long rollouts is
+        shrunk or dropped (:math:`\gamma = 0`: the linear autoregression
+        alone), and a calibrated decoder that fits true probe values but
+        hurts rollouts falls back to the default.
+
+        Parameters
+        ----------
+        values : Tensor
+            ``[B, T', C, H, W]`` normalised trajectories, ``T' > history``.
+        gains : tuple of float
+            The candidates (default: ``(1, 0.5, 0.25, 0)``).
+
+        Returns
+        -------
+        dict
+            The error of every ``(decoder, gain)`` candidate.
+        """
+        horizon = min(self.mix.shape[0], values.shape[1] - self.history)
+        if horizon < 1:
+            raise ValueError(
+                f"GraphODE.choose_gain: `values` holds {values.shape[1]} frames, "
+                f"needs more than history = {self.history}"
+            )
+        wins = windows(values.to(self.device), self.history + horizon, self.history)
+        buffer0 = wins[:, : self.history]
+        graph = self.encode(buffer0)
+        mixes = {"calibrated": self.mix.clone()}
+        default = self.default_mix().to(self.mix).expand_as(self.mix)
+        if not torch.equal(mixes["calibrated"], default):
+            mixes["default"] = default.clone()
+        scores: dict[tuple[str, float], float] = {}
+        for decoder, mix in mixes.items():
+            self.mix.copy_(mix)
+            for gain in gains:
+                self.gain.fill_(gain)
+                start, buffer, total = self._start(buffer0, graph), buffer0, 0.0
+                for s in range(horizon):
+                    frame = self.step(buffer, graph, start)
+                    start["age"] = start["age"] + 1
+                    total += float((frame - wins[:, self.history + s]).pow(2).mean())
+                    buffer = torch.cat([buffer[:, 1:], frame.unsqueeze(1)], 1)
+                score = total / horizon
+                scores[(decoder, gain)] = score if math.isfinite(score) else math.inf
+        best = next(iter(scores))
+        for key, score in scores.items():
+            if score < scores[best]:
+                best = key
+        self.mix.copy_(mixes[best[0]])
+        self.gain.fill_(best[1])
+        self.decoder_ = best[0]
+        return scores
 
     def set_training_windows(self, field: Field, horizon: int, stride: int) -> int:
         """Set the normalisation and the windows :meth:`forward` reads.
@@ -764,6 +996,7 @@ class GraphODE(nn.Module):
         horizon: int = 4,
         stride: int = 1,
         calibrate: bool = True,
+        choose_gain: bool = True,
         checkpoint: str | Path | None = None,
         seed: int = 0,
         progress: bool = False,
@@ -790,6 +1023,11 @@ class GraphODE(nn.Module):
             Fit the decoder's ``mix`` (:meth:`calibrate`) before the predictor
             is trained; ``False`` keeps the ``mix`` given by ``blend``
             (default: ``True``).
+        choose_gain : bool
+            After training, set the weight of the neural ODE's increment and
+            pick the calibrated or the default decoder by :meth:`choose_gain`
+            on ``field``; ``False`` keeps the weight at ``1`` (default:
+            ``True``).
         checkpoint : str or Path, optional
             Fit-state file; an existing one is resumed from (bit-exact).
         seed : int
@@ -825,13 +1063,14 @@ class GraphODE(nn.Module):
                 f"history + horizon = {length}"
             )
         n = self.set_training_windows(field, horizon, stride)
+        norm = self.normalise(field.values.to(self.device))
         if self.ar is not None:
-            self.autoregression_fit_ = self.init_autoregression()
+            self.autoregression_fit_ = self.init_autoregression(norm)
         if calibrate:
-            self.decoder_fit_ = self.calibrate(
-                self.normalise(field.values.to(self.device)), stride
-            )
-        optimizer = torch.optim.Adam(self.parameters(), lr=lr)
+            self.decoder_fit_ = self.calibrate(norm, stride)
+        optimizer = torch.optim.Adam(
+            [p for p in self.parameters() if p.requires_grad], lr=lr
+        )
 
         def batches(epoch: int) -> list[Tensor]:
             gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
@@ -851,6 +1090,8 @@ class GraphODE(nn.Module):
             )
         finally:
             self._train_data = None
+        if choose_gain:
+            self.gain_scores_ = self.choose_gain(norm)
         return self
 
     # -- files --------------------------------------------------------------

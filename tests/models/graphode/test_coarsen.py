@@ -12,10 +12,13 @@ from dyngraph.models.graphode import (
 )
 
 
-def _planted(frames: int = 6, swap_at: int | None = None, noise=0.01):
+def _planted(
+    frames: int = 6, swap_at: int | None = None, noise=0.01, move: bool = False
+):
     """[1, frames, 1, 12, 12]: three planted regions with distinct histories.
 
-    With ``swap_at`` the levels are constant until then and permuted after.
+    With ``swap_at`` the levels are constant until then and permuted after;
+    with ``move`` too, the regions are transposed from then on.
     """
     regions = torch.zeros(12, 12, dtype=torch.long)
     regions[:, 4:8] = 1
@@ -26,7 +29,8 @@ def _planted(frames: int = 6, swap_at: int | None = None, noise=0.01):
         level = torch.tensor([math.sin(0.9 * t), 2.0 + math.cos(0.5 * t), -1.5])
         if swap_at is not None:
             level = torch.tensor([0.0, 2.0, -1.5] if t < swap_at else [-1.5, 0.0, 2.0])
-        out.append(level[regions] + noise * torch.randn(12, 12, generator=gen))
+        layout = regions.T if move and swap_at is not None and t >= swap_at else regions
+        out.append(level[layout] + noise * torch.randn(12, 12, generator=gen))
     return torch.stack(out).view(1, frames, 1, 12, 12), regions
 
 
@@ -89,12 +93,34 @@ def test_adaptive_rule_fires_on_a_planted_regime_change_only():
     steady = steady + 0.02 * torch.randn(1, 16, 1, 12, 12)
     rule = ReencodeRule("adaptive", tau=0.9)
     assert not any(_fires(rule, steady))
-    changed, _ = _planted(frames=16, swap_at=9)
+    changed, _ = _planted(frames=16, swap_at=9, move=True)
     fired = _fires(rule, changed)
     # windows start at 1..12; the change enters the window starting at 6
     assert not any(fired[:5]) and any(fired[5:9])
     graph = encode(changed[:, :4], 3)
     assert float(latent_consistency(changed[:, 12:16], graph)[0]) < 0.5
+    # the regions evolving coherently (levels permuted, layout kept) keep
+    # the partition valid: the codes are refreshed, the rule does not fire
+    permuted, _ = _planted(frames=16, swap_at=9)
+    assert not any(_fires(rule, permuted))
+    graph = encode(permuted[:, :4], 3)
+    assert float(latent_consistency(permuted[:, 12:16], graph)[0]) > 0.99
+
+
+def test_reencoding_keeps_preferred_probes_inside_their_regions():
+    history, regions = _planted()
+    flat = regions.flatten()
+    # one preferred pixel in region 0 and two in region 2; none in region 1
+    prefer = torch.tensor(
+        [[flat.eq(0).nonzero()[5, 0], *flat.eq(2).nonzero()[[0, 7], 0]]]
+    )
+    plain, kept = encode(history, 3), encode(history, 3, prefer=prefer)
+    found = kept.regions(0).flatten()
+    for m in range(3):
+        probe = int(kept.probes[0, m])
+        mine = [int(p) for p in prefer[0] if int(found[p]) == m]
+        # a preferred pixel of the region if there is one, else the usual probe
+        assert probe in mine if mine else probe == int(plain.probes[0, m])
 
 
 def test_interval_and_never_rules():
