@@ -10,32 +10,23 @@ directly::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from dyngraph.models.graphode.recipe import RANGES, SYSTEMS, GraphODERecipe
-from dyngraph.recipes import RecipeError, add_fit_arguments, check_recipe, load_recipe
+from dyngraph.recipes import (
+    RecipeError,
+    add_fit_arguments,
+    check_recipe,
+    run_fit_command,
+)
 
 __all__ = ["add_parsers", "fit_from_recipe", "make_fields"]
 
 FRAME_DT = {"gray-scott": 10.0, "lambda-omega": 0.5}
 """Time between frames when ``[data] frame_dt = 0``."""
-
-
-def _check(recipe: GraphODERecipe) -> None:
-    check_recipe(recipe)
-    for table in dataclasses.fields(recipe):
-        values = getattr(recipe, table.name)
-        for key in dataclasses.fields(values):
-            rule = RANGES.get((table.name, key.name))
-            value = getattr(values, key.name)
-            if rule is not None and not rule[0](value):
-                raise RecipeError(
-                    f"recipe: [{table.name}] {key.name} = {value!r} must be {rule[1]}"
-                )
 
 
 def make_fields(recipe: GraphODERecipe) -> tuple[Any, Any]:
@@ -104,11 +95,11 @@ def fit_from_recipe(
         plot_forecast,
         plot_probe_graph,
     )
-    from dyngraph.training import distributed, prepare_checkpoints
+    from dyngraph.training import distributed, fit_checkpoint
 
     if system is not None:
         recipe.data.system = system
-    _check(recipe)
+    check_recipe(recipe, ranges=RANGES)
     roll = recipe.rollout
     if (
         roll.start < recipe.model.history
@@ -123,15 +114,7 @@ def fit_from_recipe(
     fit_cfg = recipe.fit
     model = GraphODE(train.values.shape[2], seed=fit_cfg.seed, **asdict(recipe.model))
     output = Path(output)
-    checkpoint = output / "checkpoints" / "fit.pt"
-    prepare_checkpoints(
-        checkpoint.parent,
-        checkpoint.name,
-        model,
-        resume=resume,
-        advice="fit into another --output, or drop --resume to start afresh "
-        f"(the checkpoint {checkpoint} is then replaced)",
-    )
+    checkpoint = fit_checkpoint(output, model, resume=resume, data=asdict(recipe.data))
     model.fit(
         train,
         epochs=fit_cfg.epochs,
@@ -181,13 +164,8 @@ def fit_from_recipe(
 
 
 def _run(args: argparse.Namespace) -> int:
-    recipe = load_recipe(GraphODERecipe, args.recipe)
-    if args.epochs is not None:
-        recipe.fit.epochs = args.epochs
-    path = fit_from_recipe(recipe, args.system, Path(args.output), args.resume)
-    from dyngraph.training import distributed
-
-    if distributed.is_main():
+    path = run_fit_command(args, GraphODERecipe, fit_from_recipe, args.system)
+    if path is not None:
         print(f"saved {path}")
     return 0
 

@@ -29,7 +29,7 @@ from dyngraph.data.fields import Field
 from dyngraph.metrics import rmse_per_step, ssim_per_step
 from dyngraph.models.graphode.coarsen import ReencodeRule
 from dyngraph.models.graphode.model import GraphODE, windows
-from dyngraph.training import distributed, fit
+from dyngraph.training import distributed, fit, shuffled_batches
 
 __all__ = ["GridForecaster", "compare", "conv_net", "fno_net", "persistence"]
 
@@ -129,16 +129,12 @@ class GridForecaster(nn.Module):
         self._windows = windows(norm, self.history + horizon, stride)
         n = self._windows.shape[0]
 
-        def batches(epoch: int) -> list[Tensor]:
-            gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
-            return list(torch.randperm(n, generator=gen).split(batch_size))
-
         try:
             fit(
                 self,
                 epochs=epochs,
                 optimizer=torch.optim.Adam(self.parameters(), lr=lr),
-                batches=batches,
+                batches=shuffled_batches(n, batch_size, seed),
                 seed=seed,
                 progress=False,
                 desc="fit grid forecaster",

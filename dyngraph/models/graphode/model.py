@@ -65,8 +65,8 @@ from torchdiffeq import odeint, odeint_adjoint
 
 from dyngraph.data.fields import Field
 from dyngraph.models.graphode.coarsen import ProbeGraph, ReencodeRule, encode
-from dyngraph.training import FitResult, distributed, fit
-from dyngraph.training import checkpoint as ckpt
+from dyngraph.training import FitResult, distributed, fit, shuffled_batches
+from dyngraph.training.checkpoint import SavesCheckpoint
 
 __all__ = ["GraphODE", "GraphODEFunc", "Rollout", "periodic_distance", "windows"]
 
@@ -226,7 +226,7 @@ class Rollout:
         return float(self.reencoded.float().mean()) if self.reencoded.numel() else 0.0
 
 
-class GraphODE(nn.Module):
+class GraphODE(SavesCheckpoint, nn.Module):
     r"""Graph neural ODE forecaster of a 2-D field from a sparse probe graph.
 
     See the module docstring for the maths.
@@ -276,6 +276,8 @@ class GraphODE(nn.Module):
     seed : int
         Seed of the weights and of k-means (default: ``0``).
     """
+
+    checkpoint_kind = "GraphODE"
 
     def __init__(
         self,
@@ -1072,17 +1074,12 @@ class GraphODE(nn.Module):
             [p for p in self.parameters() if p.requires_grad], lr=lr
         )
 
-        def batches(epoch: int) -> list[Tensor]:
-            gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
-            order = torch.randperm(n, generator=gen)
-            return list(order.split(batch_size))
-
         try:
             self.fit_result_: FitResult = fit(
                 distributed.wrap(self),  # DDP under torchrun, else self
                 epochs=epochs,
                 optimizer=optimizer,
-                batches=batches,
+                batches=shuffled_batches(n, batch_size, seed),
                 checkpoint=checkpoint,
                 seed=seed,
                 progress=progress,
@@ -1093,29 +1090,3 @@ class GraphODE(nn.Module):
         if choose_gain:
             self.gain_scores_ = self.choose_gain(norm)
         return self
-
-    # -- files --------------------------------------------------------------
-
-    def save(self, path: str | Path, **metadata: Any) -> Path:
-        """Save the configuration, weights and normalisation (no pickles)."""
-        return ckpt.save(
-            path,
-            kind="GraphODE",
-            config=self._config,
-            state=self.state_dict(),
-            metadata=metadata,
-        )
-
-    @classmethod
-    def load(cls, path: str | Path, map_location: Any = "cpu") -> GraphODE:
-        """Load a model written by :meth:`save` (never unpickles objects).
-
-        Raises
-        ------
-        dyngraph.training.CheckpointError
-            When ``path`` is not a GraphODE checkpoint.
-        """
-        saved = ckpt.load(path, kind="GraphODE", map_location=map_location)
-        model = cls(**saved.config)
-        model.load_state_dict(saved.state)
-        return model
