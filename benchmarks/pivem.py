@@ -339,16 +339,16 @@ out["after_data_gb"] = peak()
 model = moving_model(split.num_nodes, split.horizon)
 # progress on stderr: share of the pair x bin cells done, every 5 %
 total = split.num_nodes * (split.num_nodes - 1) // 2
-moving_pairs, done, shown = pivem_model._moving_pairs, [0], [0.0]
-def counted(x, v, beta, row, col, width):
+moving_block, done, shown = pivem_model._moving_block, [0], [0.0]
+def counted(x, v, beta, row, col, width, weight, grads):
     done[0] += row.numel()
     if done[0] / total >= shown[0] + 0.05:
         shown[0] = done[0] / total
         print(f"{{shown[0]:.0%}} of the pairs after "
               f"{{time.perf_counter() - start:.0f}} s, peak {{peak():.3f}} GB",
               file=sys.stderr, flush=True)
-    return moving_pairs(x, v, beta, row, col, width)
-pivem_model._moving_pairs = counted
+    return moving_block(x, v, beta, row, col, width, weight, grads)
+pivem_model._moving_block = counted
 with worker_threads():
     start = time.perf_counter()
     loss = model.loss(stats, None, split.masked_pairs)
