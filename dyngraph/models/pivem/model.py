@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -122,6 +123,47 @@ def worker_threads(workers: int | None = None) -> Iterator[int]:
 def _worker_count() -> int:
     count = getattr(_WORKERS, "count", None)
     return torch.get_num_threads() if count is None else count
+
+
+class _WorkerTuner:
+    r"""Worker count of the blocked integral, chosen from measured speed.
+
+    Whether a second worker thread helps depends on what else runs on the
+    cores: on a quiet machine two workers share the blocks; where other
+    processes hold the cores, each worker thread waits for the interpreter
+    lock held by a descheduled sibling after every kernel, and two were
+    slower than one. No work-size rule gets both cases right, so the
+    choice is measured: the first calls try ``most`` workers and one
+    worker, later calls use the one with the lower running mean of seconds
+    per (pair, bin) cell (a mean over the last calls, half weight each),
+    and every ``explore_every``-th call tries the other again, so the
+    choice follows a changing load.
+    """
+
+    def __init__(self, explore_every: int = 8) -> None:
+        self.explore_every = explore_every
+        self.seconds_per_cell: dict[int, float] = {}
+        self.calls = 0
+
+    def choose(self, most: int) -> int:
+        """Workers for the next call, at most ``most``."""
+        if most <= 1:
+            return 1
+        self.calls += 1
+        options = (most, 1)
+        for workers in options:
+            if workers not in self.seconds_per_cell:
+                return workers
+        best = min(options, key=self.seconds_per_cell.__getitem__)
+        if self.calls % self.explore_every == 0:
+            return options[1] if best == options[0] else options[0]
+        return best
+
+    def record(self, workers: int, seconds: float, cells: int) -> None:
+        """Add a call's time on ``workers`` workers for ``cells`` cells."""
+        rate = seconds / max(1, cells)
+        old = self.seconds_per_cell.get(workers)
+        self.seconds_per_cell[workers] = rate if old is None else (old + rate) / 2
 
 
 def segment_integral(
@@ -530,6 +572,8 @@ class PiVeM(nn.Module):
                 f"{memory_budget}"
             )
         self.memory_budget = int(memory_budget)
+        # worker counts of the blocked integral, per work size (log2 cells)
+        self._tuners: dict[int, _WorkerTuner] = {}
         kw: dict[str, Any] = {"dtype": dtype, "device": device}
         self.x0 = nn.Parameter(torch.empty(num_nodes, dim, **kw))
         self.v = nn.Parameter(torch.empty(num_bins, num_nodes, dim, **kw))
@@ -1095,8 +1139,9 @@ class PiVeM(nn.Module):
         out dynamically among the worker threads of :func:`worker_threads`
         (default: ``torch.get_num_threads()``), each running single-threaded
         kernels: one synchronisation per block instead of one per
-        elementwise kernel, so a busy core slows its worker down without
-        stalling the other.
+        elementwise kernel. Whether the workers beat a single one is
+        measured as the fit runs (:class:`_WorkerTuner`, per work size),
+        since on cores held by other processes they can lose to it.
 
         Parameters
         ----------
@@ -1181,7 +1226,12 @@ class PiVeM(nn.Module):
             states = (x, v, self.beta[used])
             fn = _moving_block
         size = max(1, self.block_cells(memory_budget) // cells)
-        return _BlockedPairSum.apply(fn, width, size, cells, pairs, count, *states)
+        tuner = self._tuners.setdefault(
+            max(1, count * cells).bit_length(), _WorkerTuner()
+        )
+        return _BlockedPairSum.apply(
+            fn, width, size, cells, pairs, count, tuner, *states
+        )
 
     def log_likelihood(
         self,
@@ -1717,7 +1767,9 @@ class _BlockedPairSum(torch.autograd.Function):
     ``None``) of pairs ``start:stop`` of ``count``, each with ``cells``
     cells. The forward pass evaluates block after block and, when a
     gradient is wanted, accumulates it into dense tensors, which the
-    backward pass only scales: no autograd graph is recorded at all.
+    backward pass only scales: no autograd graph is recorded at all. A
+    ``tuner`` (:class:`_WorkerTuner`, or ``None``) picks the number of
+    worker threads and is told how long the call took.
     """
 
     @staticmethod
@@ -1729,10 +1781,15 @@ class _BlockedPairSum(torch.autograd.Function):
         cells: int,
         pairs: Any,
         count: int,
+        tuner: _WorkerTuner | None,
         *states: Tensor,
     ) -> Tensor:
-        need = any(ctx.needs_input_grad[6:])
+        need = any(ctx.needs_input_grad[7:])
         workers = min(_worker_count(), max(1, count * cells // _CELLS_PER_WORKER))
+        if tuner is not None:
+            workers = tuner.choose(workers)
+        chosen = workers
+        began = time.perf_counter()
         if workers > 1:
             # at least _BLOCKS_PER_WORKER blocks each, so that a worker held up
             # by another process delays the end by a small block only
@@ -1763,6 +1820,8 @@ class _BlockedPairSum(torch.autograd.Function):
                     futures = [pool.submit(work) for _ in range(workers)]
                     results = [f.result() for f in futures]
         total = sum((r[0] for r in results[1:]), results[0][0])
+        if tuner is not None:
+            tuner.record(chosen, time.perf_counter() - began, count * cells)
         if need:
             grads = [
                 sum((r[1][k] for r in results[1:]), results[0][1][k])
@@ -1774,7 +1833,7 @@ class _BlockedPairSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         grads = ctx.saved_tensors
-        return (None,) * 6 + tuple(grad_out * g for g in grads)
+        return (None,) * 7 + tuple(grad_out * g for g in grads)
 
 
 def _isin_sorted(keys: Tensor, sorted_keys: Tensor) -> Tensor:

@@ -609,10 +609,38 @@ def test_blocked_integral_passes_gradcheck():
         x0 = (x0 - x0.mean(0)).unsqueeze(-1)
         x = torch.cat([x0, model.bin_width * v[..., :-1]], -1).cumsum(-1)
         return pivem_model._BlockedPairSum.apply(
-            pivem_model._moving_block, model.bin_width, 1, 3, pairs, 10, x, v, beta
+            pivem_model._moving_block,
+            model.bin_width,
+            1,
+            3,
+            pairs,
+            10,
+            None,
+            x,
+            v,
+            beta,
         )
 
     params = tuple(
         p.detach().clone().requires_grad_() for p in (model.x0, model.v, model.beta)
     )
     assert torch.autograd.gradcheck(blocked, params, eps=1e-6, atol=1e-8)
+
+
+def test_worker_tuner_tries_both_counts_then_keeps_the_faster_and_rechecks():
+    tuner = pivem_model._WorkerTuner(explore_every=4)
+    assert tuner.choose(1) == 1  # one thread: nothing to choose
+    picks = []
+    for _ in range(12):
+        workers = tuner.choose(2)
+        picks.append(workers)
+        # two workers take twice as long as one (a busy machine)
+        tuner.record(workers, 2.0 if workers == 2 else 1.0, cells=100)
+    assert picks[:2] == [2, 1]
+    # afterwards one worker, except every 4th call re-checks two
+    assert [k for k, w in enumerate(picks) if w == 2][1:] == [3, 7, 11]
+    # the load changes: two workers become faster and take over
+    for _ in range(8):
+        workers = tuner.choose(2)
+        tuner.record(workers, 0.2 if workers == 2 else 1.0, cells=100)
+    assert tuner.choose(2) == 2
