@@ -41,6 +41,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import platform
 import resource
 import statistics
@@ -255,8 +256,13 @@ def run_quality(names: list[str], save=None, models: Path | None = None) -> dict
     return out
 
 
-def run_threads() -> dict:
-    """Dept3 full-batch s/epoch at 1 and 2 threads, quiet and busy."""
+def run_threads(repeats: int = 1) -> dict:
+    """Dept3 full-batch s/epoch at 1 and 2 threads, quiet and busy.
+
+    ``repeats`` whole runs of the part (each with ``TWINS`` interleaved
+    twins); the 1-minute load average (``os.getloadavg``) is recorded
+    before every timing, since other developers' jobs share the machine.
+    """
     _, split = load_split(DEPT3)
     stats = bin_statistics(split.train, TIMING["num_bins"], split.horizon)
 
@@ -273,32 +279,63 @@ def run_threads() -> dict:
         return statistics.median(seconds)
 
     runs: dict[str, list[float]] = {}
-    for busy in (False, True):
-        hog = None
-        if busy:
-            hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        try:
-            for _ in range(TWINS):
-                for threads in (1, 2):
-                    key = f"{threads}_threads" + ("_busy" if busy else "")
-                    runs.setdefault(key, []).append(measure(threads))
-                    # the peer: one unblocked graph, intra-op threads
-                    runs.setdefault("unblocked_" + key, []).append(
-                        measure(threads, blocked=False)
-                    )
-        finally:
-            if hog is not None:
-                hog.kill()
-                hog.wait()
+    loads: dict[str, list[float]] = {}
+    repeat_of: dict[str, list[int]] = {}
+    for repeat in range(repeats):
+        for busy in (False, True):
+            hog = None
+            if busy:
+                hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                for _ in range(TWINS):
+                    for threads in (1, 2):
+                        key = f"{threads}_threads" + ("_busy" if busy else "")
+                        # the peer: one unblocked graph, intra-op threads
+                        for name, blocked in ((key, True), ("unblocked_" + key, False)):
+                            loads.setdefault(name, []).append(os.getloadavg()[0])
+                            runs.setdefault(name, []).append(measure(threads, blocked))
+                            repeat_of.setdefault(name, []).append(repeat)
+            finally:
+                if hog is not None:
+                    hog.kill()
+                    hog.wait()
     torch.set_num_threads(1)
-    summary = {
-        key: {"median": statistics.median(v), "runs": v, "spread": max(v) - min(v)}
+    summary: dict = {
+        key: {
+            "median": statistics.median(v),
+            "runs": v,
+            "spread": max(v) - min(v),
+            "repeat": repeat_of[key],
+            "load_1min_before": loads[key],
+        }
         for key, v in runs.items()
     }
     for cond in ("", "_busy"):
         one = summary[f"1_threads{cond}"]["median"]
         two = summary[f"2_threads{cond}"]["median"]
         summary[f"ratio_2_over_1{cond}"] = two / one
+        # the same ratio within each repeat (its own twins), for the spread
+        summary[f"ratio_2_over_1{cond}_per_repeat"] = [
+            statistics.median(
+                t
+                for t, r in zip(
+                    summary[f"2_threads{cond}"]["runs"],
+                    repeat_of[f"2_threads{cond}"],
+                    strict=True,
+                )
+                if r == k
+            )
+            / statistics.median(
+                t
+                for t, r in zip(
+                    summary[f"1_threads{cond}"]["runs"],
+                    repeat_of[f"1_threads{cond}"],
+                    strict=True,
+                )
+                if r == k
+            )
+            for k in range(repeats)
+        ]
         for threads in (1, 2):
             key = f"{threads}_threads{cond}"
             summary[f"ratio_blocked_over_unblocked_{key}"] = (
@@ -308,8 +345,15 @@ def run_threads() -> dict:
         "dataset": DEPT3,
         "full_batch": True,
         "steps_per_run": THREAD_STEPS,
+        "repeats": repeats,
+        "twins_per_repeat": TWINS,
         "seconds_per_epoch": summary,
         "machine_load_1min_before": _load(),
+        "note": (
+            "2-core machine shared with other developers' jobs: the 1-minute load "
+            "average before each timing is recorded next to it; 'quiet' means no "
+            "competing process started by this script, not an idle machine"
+        ),
     }
 
 
@@ -478,10 +522,16 @@ def print_tables(results: dict) -> None:
                 )
     sec = results.get("threads", {}).get("seconds_per_epoch")
     if sec:
-        print("\nDept3 full batch, s/epoch (median of twins; spread)")
+        print("\nDept3 full batch, s/epoch (median over repeats x twins; spread)")
         for key, v in sec.items():
             if isinstance(v, dict):
-                print(f"  {key:18} {v['median']:8.3f}  ({v['spread']:.3f})")
+                load = max(v.get("load_1min_before", [float("nan")]))
+                print(
+                    f"  {key:26} {v['median']:8.3f}  (spread {v['spread']:.3f}; "
+                    f"load up to {load:.2f})"
+                )
+            elif isinstance(v, list):
+                print(f"  {key:26} " + " ".join(f"{x:.3f}" for x in v))
             else:
                 print(f"  {key:18} {v:8.3f}")
     for name, m in results.get("memory", {}).items():
@@ -524,6 +574,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=1,
         help="workers of the memory part's full-batch step (default: 1)",
+    )
+    parser.add_argument(
+        "--threads-repeats",
+        type=int,
+        default=2,
+        help="whole runs of the threads part, each with its twins (default: 2)",
     )
     args = parser.parse_args(argv)
     parts = [p for p in args.parts.split(",") if p]
@@ -569,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
             run_quality(names, save_quality, args.models)
         )
     if "threads" in parts:
-        results["threads"] = run_threads()
+        results["threads"] = run_threads(args.threads_repeats)
     if "memory" in parts:
         results.setdefault("memory", {}).update(
             run_memory(memory_names, args.memory_threads)

@@ -644,3 +644,9 @@ def test_worker_tuner_tries_both_counts_then_keeps_the_faster_and_rechecks():
         workers = tuner.choose(2)
         tuner.record(workers, 0.2 if workers == 2 else 1.0, cells=100)
     assert tuner.choose(2) == 2
+    # a tie (within the 10 % margin) goes back to one worker
+    tie = pivem_model._WorkerTuner()
+    for _ in range(3):
+        workers = tie.choose(2)
+        tie.record(workers, 0.95 if workers == 2 else 1.0, cells=100)
+    assert tie.choose(2) == 1
