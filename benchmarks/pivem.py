@@ -17,22 +17,25 @@ existing ``benchmarks/results/pivem.json``):
     100 (``QUALITY``), so their numbers are a floor.
 ``threads``
     Dept3 full batch, all parameters trained: s/epoch at 1 and 2 threads,
-    quiet and with one competing CPU-bound process that this script starts,
-    interleaved twin runs (median and spread reported).
+    quiet and with one competing CPU-bound process that this script starts;
+    the settings step in turn, twin runs in two repeats (median, spread and
+    the load average before each twin reported).
 ``memory``
     Peak RSS of a fresh process per dataset: imports only, then one
     full-batch step (all pairs x all bins) with the velocities and the
     prior trained. Bitcoin-OTC's full-batch step is about 10x CollegeMsg's.
 ``completion``
-    Dept3 completion AUC over several seeds of the model, float64 vs
-    float32, and the reference's likelihood scaling for masked pairs.
+    Dept3 completion AUC over five seeds of the model, float64 vs float32,
+    and over three seeds the reference's likelihood scaling for masked
+    pairs and a 1.5x longer schedule; differences paired by seed.
 
 Run from the repository root: ``python benchmarks/pivem.py [--parts ...]
 [--datasets ...]``; ``--help`` lists the options. ``--models DIR`` saves the
 fitted models of the quality part in ``DIR`` and reuses them on a rerun
-(same settings; only the scoring runs again). The thread figures need a
-quiet machine: ``python benchmarks/pivem.py --parts threads`` alone takes
-about a minute there (2 conditions x 2 thread counts x 2 twins x 6 steps).
+(same settings; only the scoring runs again). The thread figures want a
+quiet machine: ``python benchmarks/pivem.py --parts threads`` takes 2
+repeats x 2 conditions x 2 twins x 4 settings x 8 steps (about 4 minutes
+on the shared 2-core machine at load 3-4).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import platform
 import resource
 import statistics
@@ -90,9 +94,9 @@ QUALITY = {
     "bitcoin-otc": {"num_bins": 100, "epochs": 36, "batch_size": 100},
 }
 TIMING = {"dim": 2, "num_bins": 100, "batch_size": 100, "steps": 5}
-THREAD_STEPS = 5
+THREAD_STEPS = 7
 TWINS = 2
-COMPLETION_SEEDS = (0, 1, 2)
+COMPLETION_SEEDS = (0, 1, 2, 3, 4)
 PARTS = ("quality", "threads", "memory", "completion")
 
 
@@ -255,50 +259,112 @@ def run_quality(names: list[str], save=None, models: Path | None = None) -> dict
     return out
 
 
-def run_threads() -> dict:
-    """Dept3 full-batch s/epoch at 1 and 2 threads, quiet and busy."""
+def run_threads(repeats: int = 1) -> dict:
+    """Dept3 full-batch s/epoch at 1 and 2 threads, quiet and busy.
+
+    ``repeats`` whole runs of the part, each with ``TWINS`` twins; in a
+    twin the four settings (1 and 2 threads, blocked and the unblocked
+    peer) take ``THREAD_STEPS`` steps in turn after a warm-up round, each
+    on its own model, and report their median step. The 1-minute load
+    average (``os.getloadavg``) is recorded before every twin, since other
+    developers' jobs share the machine.
+    """
     _, split = load_split(DEPT3)
     stats = bin_statistics(split.train, TIMING["num_bins"], split.horizon)
 
-    def measure(threads: int, blocked: bool = True) -> float:
-        torch.set_num_threads(threads)
+    def make(blocked: bool) -> tuple[PiVeM, torch.optim.Optimizer]:
         model = moving_model(split.num_nodes, split.horizon)
         if not blocked:
             peer = _UnblockedPiVeM(**model.config())
             peer.load_state_dict(model.state_dict())
             model = peer
-        seconds = step_seconds(
-            model, stats, split.masked_pairs, lambda _: [None], THREAD_STEPS, blocked
-        )
-        return statistics.median(seconds)
+        return model, torch.optim.Adam(model.parameters(), lr=0.1)
+
+    def step(model: PiVeM, optimizer, threads: int, blocked: bool) -> float:
+        torch.set_num_threads(threads)
+        start = time.perf_counter()
+        with worker_threads() if blocked else contextlib.nullcontext():
+            loss = model.loss(stats, None, split.masked_pairs)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return time.perf_counter() - start
+
+    def measure_paired(busy: bool) -> dict[str, float]:
+        # the four settings take their steps in turn (the order rotating), so
+        # that a change of the machine's load hits all of them alike
+        cond = "_busy" if busy else ""
+        settings = [
+            (prefix + f"{threads}_threads{cond}", threads, blocked)
+            for prefix, blocked in (("", True), ("unblocked_", False))
+            for threads in (1, 2)
+        ]
+        models = {name: make(blocked) for name, _, blocked in settings}
+        seconds: dict[str, list[float]] = {name: [] for name, _, _ in settings}
+        for k in range(THREAD_STEPS + 1):
+            turn = settings[k % 4 :] + settings[: k % 4]
+            for name, threads, blocked in turn:
+                t = step(*models[name], threads, blocked)
+                if k:  # the first round is the warm-up
+                    seconds[name].append(t)
+        return {name: statistics.median(v) for name, v in seconds.items()}
 
     runs: dict[str, list[float]] = {}
-    for busy in (False, True):
-        hog = None
-        if busy:
-            hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        try:
-            for _ in range(TWINS):
-                for threads in (1, 2):
-                    key = f"{threads}_threads" + ("_busy" if busy else "")
-                    runs.setdefault(key, []).append(measure(threads))
-                    # the peer: one unblocked graph, intra-op threads
-                    runs.setdefault("unblocked_" + key, []).append(
-                        measure(threads, blocked=False)
-                    )
-        finally:
-            if hog is not None:
-                hog.kill()
-                hog.wait()
+    loads: dict[str, list[float]] = {}
+    repeat_of: dict[str, list[int]] = {}
+    for repeat in range(repeats):
+        for busy in (False, True):
+            hog = None
+            if busy:
+                hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                for _ in range(TWINS):
+                    load = os.getloadavg()[0]
+                    for name, value in measure_paired(busy).items():
+                        loads.setdefault(name, []).append(load)
+                        runs.setdefault(name, []).append(value)
+                        repeat_of.setdefault(name, []).append(repeat)
+            finally:
+                if hog is not None:
+                    hog.kill()
+                    hog.wait()
     torch.set_num_threads(1)
-    summary = {
-        key: {"median": statistics.median(v), "runs": v, "spread": max(v) - min(v)}
+    summary: dict = {
+        key: {
+            "median": statistics.median(v),
+            "runs": v,
+            "spread": max(v) - min(v),
+            "repeat": repeat_of[key],
+            "load_1min_before": loads[key],
+        }
         for key, v in runs.items()
     }
     for cond in ("", "_busy"):
         one = summary[f"1_threads{cond}"]["median"]
         two = summary[f"2_threads{cond}"]["median"]
         summary[f"ratio_2_over_1{cond}"] = two / one
+        # the same ratio within each repeat (its own twins), for the spread
+        summary[f"ratio_2_over_1{cond}_per_repeat"] = [
+            statistics.median(
+                t
+                for t, r in zip(
+                    summary[f"2_threads{cond}"]["runs"],
+                    repeat_of[f"2_threads{cond}"],
+                    strict=True,
+                )
+                if r == k
+            )
+            / statistics.median(
+                t
+                for t, r in zip(
+                    summary[f"1_threads{cond}"]["runs"],
+                    repeat_of[f"1_threads{cond}"],
+                    strict=True,
+                )
+                if r == k
+            )
+            for k in range(repeats)
+        ]
         for threads in (1, 2):
             key = f"{threads}_threads{cond}"
             summary[f"ratio_blocked_over_unblocked_{key}"] = (
@@ -308,8 +374,15 @@ def run_threads() -> dict:
         "dataset": DEPT3,
         "full_batch": True,
         "steps_per_run": THREAD_STEPS,
+        "repeats": repeats,
+        "twins_per_repeat": TWINS,
         "seconds_per_epoch": summary,
         "machine_load_1min_before": _load(),
+        "note": (
+            "2-core machine shared with other developers' jobs: the 1-minute load "
+            "average before each timing is recorded next to it; 'quiet' means no "
+            "competing process started by this script, not an idle machine"
+        ),
     }
 
 
@@ -331,6 +404,11 @@ from dyngraph.models.pivem import bin_statistics
 from dyngraph.models.pivem import model as pivem_model
 from dyngraph.models.pivem.model import worker_threads
 def peak():
+    # VmHWM: this process's own peak; ru_maxrss would also count the pages
+    # of the parent at the fork, carried over the exec
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1e6  # kB / 1e6, as ru_maxrss below
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 out = {{"after_imports_gb": peak(), "threads": {threads}}}
 _, split = load_split({name!r}, Path({data!r}))
@@ -339,16 +417,16 @@ out["after_data_gb"] = peak()
 model = moving_model(split.num_nodes, split.horizon)
 # progress on stderr: share of the pair x bin cells done, every 5 %
 total = split.num_nodes * (split.num_nodes - 1) // 2
-moving_pairs, done, shown = pivem_model._moving_pairs, [0], [0.0]
-def counted(x, v, beta, row, col, width):
+moving_block, done, shown = pivem_model._moving_block, [0], [0.0]
+def counted(x, v, beta, row, col, width, weight, grads):
     done[0] += row.numel()
     if done[0] / total >= shown[0] + 0.05:
         shown[0] = done[0] / total
         print(f"{{shown[0]:.0%}} of the pairs after "
               f"{{time.perf_counter() - start:.0f}} s, peak {{peak():.3f}} GB",
               file=sys.stderr, flush=True)
-    return moving_pairs(x, v, beta, row, col, width)
-pivem_model._moving_pairs = counted
+    return moving_block(x, v, beta, row, col, width, weight, grads)
+pivem_model._moving_block = counted
 with worker_threads():
     start = time.perf_counter()
     loss = model.loss(stats, None, split.masked_pairs)
@@ -396,31 +474,41 @@ class _ScaledPiVeM(PiVeM):
 
 
 def run_completion() -> dict:
-    """Dept3 completion AUC: seeds x {float64, float32, reference scaling}."""
+    """Dept3 completion AUC: seeds x {float64, float32, reference scaling, longer}.
+
+    Float64 and float32 over ``COMPLETION_SEEDS`` (paired by seed: the same
+    initialisation), the reference's likelihood scaling and a 1.5x longer
+    schedule over the first three seeds; the paired differences to float64
+    are reported with their mean and standard deviation.
+    """
     _, split = load_split(DEPT3)
     tasks = score_tasks(split, seed=0)
     n = split.num_nodes
     pairs = n * (n - 1) // 2
+    few = COMPLETION_SEEDS[:3]
     variants = {
-        "float64": (torch.float64, 1.0),
-        "float32": (torch.float32, 1.0),
+        "float64": (torch.float64, 1.0, 100, COMPLETION_SEEDS),
+        "float32": (torch.float32, 1.0, 100, COMPLETION_SEEDS),
         # the reference multiplies the NLL by C(N, 2) / |masked|
         "float64_reference_scaling": (
             torch.float64,
             pairs / max(1, split.masked_pairs.numel()),
+            100,
+            few,
         ),
+        "float64_150_epochs": (torch.float64, 1.0, 150, few),
     }
     out: dict = {}
-    for label, (dtype, scale) in variants.items():
+    for label, (dtype, scale, epochs, seeds) in variants.items():
         aucs = []
-        for seed in COMPLETION_SEEDS:
+        for seed in seeds:
             model = _ScaledPiVeM(
                 n, 2, 100, 10, 1e5, split.horizon, seed=seed, dtype=dtype
             )
             model.likelihood_scale = scale
             model.fit(
                 split.train,
-                epochs=100,
+                epochs=epochs,
                 lr=0.1,
                 masked_pairs=split.masked_pairs,
                 seed=seed,
@@ -433,14 +521,48 @@ def run_completion() -> dict:
                 )["roc_auc"]
             )
         out[label] = {
-            "seeds": list(COMPLETION_SEEDS),
+            "seeds": list(seeds),
+            "epochs": epochs,
             "completion_roc_auc": aucs,
             "mean": statistics.mean(aucs),
             "stdev": statistics.stdev(aucs) if len(aucs) > 1 else 0.0,
             "likelihood_scale": scale,
         }
         print(f"completion {label}: {aucs}", flush=True)
+    ref = out["float64"]
+    base = dict(zip(ref["seeds"], ref["completion_roc_auc"], strict=True))
+    for label, res in out.items():
+        if label == "float64":
+            continue
+        diffs = [
+            auc - base[seed]
+            for seed, auc in zip(res["seeds"], res["completion_roc_auc"], strict=True)
+        ]
+        res["minus_float64_paired"] = diffs
+        res["minus_float64_mean"] = statistics.mean(diffs)
+        res["minus_float64_stdev"] = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+    out["note"] = completion_note(out)
     return out
+
+
+def completion_note(out: dict) -> str:
+    """What the completion variants say about a gap of one-seed runs."""
+    seed_sd = out["float64"]["stdev"]
+    parts = [
+        f"seed stdev (float64, {len(out['float64']['seeds'])} seeds) {seed_sd:.4f}"
+    ]
+    for label in ("float32", "float64_reference_scaling", "float64_150_epochs"):
+        res = out.get(label, {})
+        if "minus_float64_mean" in res:
+            parts.append(
+                f"{label} - float64 paired {res['minus_float64_mean']:+.4f} "
+                f"+- {res['minus_float64_stdev']:.4f} ({len(res['seeds'])} seeds)"
+            )
+    parts.append(
+        "a constant likelihood scale leaves Adam's steps unchanged (only the "
+        "prior's relative weight moves, and prior_lambda=1e5 is almost flat)"
+    )
+    return "; ".join(parts)
 
 
 def headline(results: dict) -> dict:
@@ -478,10 +600,16 @@ def print_tables(results: dict) -> None:
                 )
     sec = results.get("threads", {}).get("seconds_per_epoch")
     if sec:
-        print("\nDept3 full batch, s/epoch (median of twins; spread)")
+        print("\nDept3 full batch, s/epoch (median over repeats x twins; spread)")
         for key, v in sec.items():
             if isinstance(v, dict):
-                print(f"  {key:18} {v['median']:8.3f}  ({v['spread']:.3f})")
+                load = max(v.get("load_1min_before", [float("nan")]))
+                print(
+                    f"  {key:26} {v['median']:8.3f}  (spread {v['spread']:.3f}; "
+                    f"load up to {load:.2f})"
+                )
+            elif isinstance(v, list):
+                print(f"  {key:26} " + " ".join(f"{x:.3f}" for x in v))
             else:
                 print(f"  {key:18} {v:8.3f}")
     for name, m in results.get("memory", {}).items():
@@ -524,6 +652,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=1,
         help="workers of the memory part's full-batch step (default: 1)",
+    )
+    parser.add_argument(
+        "--threads-repeats",
+        type=int,
+        default=2,
+        help="whole runs of the threads part, each with its twins (default: 2)",
     )
     args = parser.parse_args(argv)
     parts = [p for p in args.parts.split(",") if p]
@@ -569,7 +703,7 @@ def main(argv: list[str] | None = None) -> int:
             run_quality(names, save_quality, args.models)
         )
     if "threads" in parts:
-        results["threads"] = run_threads()
+        results["threads"] = run_threads(args.threads_repeats)
     if "memory" in parts:
         results.setdefault("memory", {}).update(
             run_memory(memory_names, args.memory_threads)

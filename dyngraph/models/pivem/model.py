@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -122,6 +123,53 @@ def worker_threads(workers: int | None = None) -> Iterator[int]:
 def _worker_count() -> int:
     count = getattr(_WORKERS, "count", None)
     return torch.get_num_threads() if count is None else count
+
+
+class _WorkerTuner:
+    r"""Worker count of the blocked integral, chosen from measured speed.
+
+    Whether a second worker thread helps depends on what else runs on the
+    cores: on a quiet machine two workers share the blocks; where other
+    processes hold the cores, each worker thread waits for the interpreter
+    lock held by a descheduled sibling after every kernel, and two were
+    slower than one. No work-size rule gets both cases right, so the
+    choice is measured: the first calls try ``most`` workers and one
+    worker, later calls use ``most`` workers only where their running mean
+    of seconds per (pair, bin) cell (half weight to the last call) is below
+    ``margin`` times that of one worker, and every ``explore_every``-th
+    call tries the other count again, so the choice follows a changing
+    load. On a machine whose other processes hold the cores (load average
+    about 3 on 2 cores) two workers took 1.1-1.9x as long as one for
+    Dept3 and a 300-node graph; on a quiet one they were faster.
+    """
+
+    def __init__(self, explore_every: int = 8, margin: float = 0.9) -> None:
+        self.explore_every = explore_every
+        self.margin = margin
+        self.seconds_per_cell: dict[int, float] = {}
+        self.calls = 0
+
+    def choose(self, most: int) -> int:
+        """Workers for the next call, at most ``most``."""
+        if most <= 1:
+            return 1
+        self.calls += 1
+        options = (most, 1)
+        for workers in options:
+            if workers not in self.seconds_per_cell:
+                return workers
+        rate = self.seconds_per_cell
+        # more workers only when clearly faster: a tie goes to one worker
+        best = most if rate[most] < self.margin * rate[1] else 1
+        if self.calls % self.explore_every == 0:
+            return options[1] if best == options[0] else options[0]
+        return best
+
+    def record(self, workers: int, seconds: float, cells: int) -> None:
+        """Add a call's time on ``workers`` workers for ``cells`` cells."""
+        rate = seconds / max(1, cells)
+        old = self.seconds_per_cell.get(workers)
+        self.seconds_per_cell[workers] = rate if old is None else (old + rate) / 2
 
 
 def segment_integral(
@@ -530,6 +578,8 @@ class PiVeM(nn.Module):
                 f"{memory_budget}"
             )
         self.memory_budget = int(memory_budget)
+        # worker counts of the blocked integral, per work size (log2 cells)
+        self._tuners: dict[int, _WorkerTuner] = {}
         kw: dict[str, Any] = {"dtype": dtype, "device": device}
         self.x0 = nn.Parameter(torch.empty(num_nodes, dim, **kw))
         self.v = nn.Parameter(torch.empty(num_bins, num_nodes, dim, **kw))
@@ -1095,8 +1145,9 @@ class PiVeM(nn.Module):
         out dynamically among the worker threads of :func:`worker_threads`
         (default: ``torch.get_num_threads()``), each running single-threaded
         kernels: one synchronisation per block instead of one per
-        elementwise kernel, so a busy core slows its worker down without
-        stalling the other.
+        elementwise kernel. Whether the workers beat a single one is
+        measured as the fit runs (:class:`_WorkerTuner`, per work size),
+        since on cores held by other processes they can lose to it.
 
         Parameters
         ----------
@@ -1174,14 +1225,19 @@ class PiVeM(nn.Module):
                 self.initial_positions()[used],
                 self.beta[used],
             )
-            fn = _resting_pairs
+            fn = _resting_block
         else:
             cells, width = self.num_bins, self.bin_width
             x, v = self._node_states(used)
             states = (x, v, self.beta[used])
-            fn = _moving_pairs
+            fn = _moving_block
         size = max(1, self.block_cells(memory_budget) // cells)
-        return _BlockedPairSum.apply(fn, width, size, cells, pairs, count, *states)
+        tuner = self._tuners.setdefault(
+            max(1, count * cells).bit_length(), _WorkerTuner()
+        )
+        return _BlockedPairSum.apply(
+            fn, width, size, cells, pairs, count, tuner, *states
+        )
 
     def log_likelihood(
         self,
@@ -1562,17 +1618,164 @@ def _resting_pairs(
     return horizon * torch.exp(beta[row] + beta[col] - dist)
 
 
+def _segment_integral_grads(
+    x2: Tensor, xv: Tensor, v2: Tensor, bias: Tensor, length: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    r"""Bin integral from :math:`\tau_0 = 0` and its derivatives, in closed form.
+
+    For :math:`I = \int_0^L e^{s - x_2 - 2\tau x_v - \tau^2 v_2}\,d\tau`
+    with the Gram entries :math:`x_2 = \lVert\Delta x\rVert^2`,
+    :math:`x_v = \langle\Delta x, \Delta v\rangle`, :math:`v_2 =
+    \lVert\Delta v\rVert^2` (the value of :func:`segment_integral`):
+    :math:`\partial_s I = I`, :math:`\partial_{x_2} I = -I`, and the two
+    returned derivatives are :math:`\partial_{x_v} I = -2\int\tau\lambda`
+    and :math:`\partial_{v_2} I = -\int\tau^2\lambda`. On the closed-form
+    branch, with :math:`h = \sqrt{v_2}`, :math:`u_0 = x_v / h`, :math:`u_1
+    = u_0 + Lh` and :math:`\lambda_k` the rates at the two ends
+    (integration by parts of :math:`d\lambda/d\tau = -2(x_v + \tau
+    v_2)\lambda`),
+
+    .. math::
+
+        \partial_{x_v} I = \frac{2u_0 I}{h} + \frac{\lambda_1 - \lambda_0}{v_2},
+        \qquad
+        \partial_{v_2} I = \frac{-(u_0^2 + \tfrac12) I
+        + (\lambda_0 - \lambda_1)\,u_0 / (2h) + \lambda_1 L / 2}{v_2};
+
+    on the series branch (:func:`segment_integral`) the derivatives of the
+    midpoint series :math:`L\lambda_m(1 + c(p^2, q^2))` with
+    :math:`p = L x_v + L^2 v_2 / 2`, :math:`q^2 = L^2 v_2`. These are the
+    derivatives autograd takes of :func:`segment_integral`, as a handful of
+    elementwise passes instead of a recorded graph.
+
+    Returns
+    -------
+    tuple of Tensor
+        :math:`I`, :math:`\partial_{x_v} I`, :math:`\partial_{v_2} I`.
+    """
+    half = length / 2
+    a_mid = xv + half * v2
+    p = length * a_mid
+    q2 = v2 * length**2
+    thr = _SERIES_THRESHOLD
+    use_series = (q2 < thr * thr) & (p.abs() < thr)
+    pc, qc = p.clamp(-thr, thr).square(), q2.clamp(max=thr * thr)
+    correction = (2 * pc - qc) / 12 + (
+        qc.square() / 2 - 2 * pc * qc + 2 * pc.square() / 3
+    ) / 80
+    scaled_rate = length * torch.exp(bias - (x2 + half * (xv + a_mid)))
+    series = scaled_rate * (1 + correction)
+    d_p2 = 1 / 6 + (4 * pc / 3 - 2 * qc) / 80
+    d_q2 = -1 / 12 + (qc - 2 * pc) / 80
+    series_xv = length * (2 * scaled_rate * d_p2 * p - series)
+    series_v2 = length**2 * (scaled_rate * (d_p2 * p + d_q2) - series / 4)
+    v2c = torch.where(use_series | (v2 <= 0), 1.0, v2)
+    h = v2c.sqrt()
+    u0 = xv / h
+    u1 = u0 + length * h
+    sign0 = torch.where(u0 >= 0, 1.0, -1.0).to(x2.dtype)
+    sign1 = torch.where(u1 > 0, 1.0, -1.0).to(x2.dtype)
+    closest = torch.exp(bias - (x2 - u0.square()).clamp(min=0))
+    erfcs = sign0 * torch.erfc(u0.abs()) - sign1 * torch.erfc(u1.abs())
+    closed = closest * (erfcs + (sign1 - sign0)) * (math.sqrt(math.pi) / 2) / h
+    rate0 = closest * torch.exp(-u0.square())
+    rate1 = closest * torch.exp(-u1.square())
+    closed_xv = (2 * u0 * h * closed + (rate1 - rate0)) / v2c
+    closed_v2 = (
+        (rate0 - rate1) * u0 / (2 * h) + rate1 * half - (u0.square() + 0.5) * closed
+    ) / v2c
+    return (
+        torch.where(use_series, series, closed),
+        torch.where(use_series, series_xv, closed_xv),
+        torch.where(use_series, series_v2, closed_v2),
+    )
+
+
+def _moving_block(
+    x: Tensor,
+    v: Tensor,
+    beta: Tensor,
+    row: Tensor,
+    col: Tensor,
+    width: float,
+    weight: Tensor | None,
+    grads: list[Tensor] | None,
+) -> Tensor:
+    r"""Weighted sum of the pairs' integrals :math:`\sum_p w_p \int_0^T\lambda_p`.
+
+    Pairs ``row, col`` index the node-major states ``x, v`` (``[n, D, B]``).
+
+    With ``grads`` (accumulators shaped like ``x, v, beta``) the gradient is
+    added into them by the chain rule through the Gram entries
+    (:func:`_segment_integral_grads`): with :math:`I_{pb}` weighted,
+    :math:`g_{\Delta x} = -2I\,\Delta x + \partial_{x_v}I\,\Delta v`,
+    :math:`g_{\Delta v} = \partial_{x_v}I\,\Delta x + 2\partial_{v_2}I\,\Delta v`,
+    :math:`g_\beta = \sum_b I`, scattered with :math:`+` to ``row`` and
+    :math:`-` (:math:`+` for :math:`\beta`) to ``col``.
+    """
+    dx = x.index_select(0, row) - x.index_select(0, col)
+    dv = v.index_select(0, row) - v.index_select(0, col)
+    x2, xv, v2 = dx.square().sum(1), (dx * dv).sum(1), dv.square().sum(1)
+    bias = (beta[row] + beta[col]).unsqueeze(-1)
+    if grads is None:
+        values = _segment_integral_gram(x2, xv, v2, bias, 0.0, width)
+        if weight is not None:
+            values = values * weight.unsqueeze(-1)
+        return values.sum()
+    values, g_xv, g_v2 = _segment_integral_grads(x2, xv, v2, bias, width)
+    if weight is not None:
+        w = weight.unsqueeze(-1)
+        values, g_xv, g_v2 = values * w, g_xv * w, g_v2 * w
+    g_xv = g_xv.unsqueeze(1)
+    g_dx = (-2 * values).unsqueeze(1) * dx + g_xv * dv
+    g_dv = g_xv * dx + (2 * g_v2).unsqueeze(1) * dv
+    per_pair = values.sum(-1)
+    gx, gv, gbeta = grads
+    gx.index_add_(0, row, g_dx).index_add_(0, col, g_dx, alpha=-1)
+    gv.index_add_(0, row, g_dv).index_add_(0, col, g_dv, alpha=-1)
+    gbeta.index_add_(0, row, per_pair).index_add_(0, col, per_pair)
+    return per_pair.sum()
+
+
+def _resting_block(
+    x: Tensor,
+    beta: Tensor,
+    row: Tensor,
+    col: Tensor,
+    horizon: float,
+    weight: Tensor | None,
+    grads: list[Tensor] | None,
+) -> Tensor:
+    r""":math:`\sum_p w_p T e^{\beta_i + \beta_j - \lVert x_i - x_j\rVert^2}`.
+
+    With ``grads`` (shaped like ``x, beta``) its gradient is added into them.
+    """
+    dx = x.index_select(0, row) - x.index_select(0, col)
+    values = horizon * torch.exp(beta[row] + beta[col] - dx.square().sum(-1))
+    if weight is not None:
+        values = values * weight
+    if grads is not None:
+        g_dx = (-2 * values).unsqueeze(-1) * dx
+        gx, gbeta = grads
+        gx.index_add_(0, row, g_dx).index_add_(0, col, g_dx, alpha=-1)
+        gbeta.index_add_(0, row, values).index_add_(0, col, values)
+    return values.sum()
+
+
 class _BlockedPairSum(torch.autograd.Function):
     r""":math:`\sum_p w_p f_p(\text{states})` over pair blocks, gradients included.
 
-    ``fn(*states, row, col, width)`` returns per-pair values for pairs whose
-    endpoints index dimension 0 of every state tensor; ``pairs(start, stop)``
-    returns the ``row, col`` and weights (or ``None``) of pairs
-    ``start:stop`` of ``count``, each with ``cells`` cells. The forward pass
-    evaluates block after block; when a gradient is wanted it also
-    differentiates each block at once (on copies of the rows of its own
-    nodes) and adds the result into dense accumulators, which the backward
-    pass only scales. No graph spans more than one block.
+    ``fn(*states, row, col, width, weight, grads)`` returns the weighted
+    sum over pairs whose endpoints index dimension 0 of every state tensor
+    and, given accumulators ``grads``, adds its gradient into them in
+    closed form (:func:`_moving_block`, :func:`_resting_block`);
+    ``pairs(start, stop)`` returns the ``row, col`` and weights (or
+    ``None``) of pairs ``start:stop`` of ``count``, each with ``cells``
+    cells. The forward pass evaluates block after block and, when a
+    gradient is wanted, accumulates it into dense tensors, which the
+    backward pass only scales: no autograd graph is recorded at all. A
+    ``tuner`` (:class:`_WorkerTuner`, or ``None``) picks the number of
+    worker threads and is told how long the call took.
     """
 
     @staticmethod
@@ -1584,10 +1787,15 @@ class _BlockedPairSum(torch.autograd.Function):
         cells: int,
         pairs: Any,
         count: int,
+        tuner: _WorkerTuner | None,
         *states: Tensor,
     ) -> Tensor:
-        need = any(ctx.needs_input_grad[6:])
+        need = any(ctx.needs_input_grad[7:])
         workers = min(_worker_count(), max(1, count * cells // _CELLS_PER_WORKER))
+        if tuner is not None:
+            workers = tuner.choose(workers)
+        chosen = workers
+        began = time.perf_counter()
         if workers > 1:
             # at least _BLOCKS_PER_WORKER blocks each, so that a worker held up
             # by another process delays the end by a small block only
@@ -1600,30 +1808,17 @@ class _BlockedPairSum(torch.autograd.Function):
 
         def work() -> tuple[Tensor, list[Tensor]]:
             total = torch.zeros((), dtype=states[0].dtype, device=states[0].device)
-            grads = [torch.zeros_like(s) for s in states] if need else []
+            grads = [torch.zeros_like(s) for s in states] if need else None
             while True:
                 with lock:
                     start = next(cursor, None)
                 if start is None:
-                    return total, grads
+                    return total, grads or []
                 r, c, w = pairs(start, min(start + size, count))
-                nodes, local = torch.unique(torch.cat([r, c]), return_inverse=True)
-                lr, lc = local[: r.numel()], local[r.numel() :]
-                parts = [s.index_select(0, nodes) for s in states]
-                with torch.set_grad_enabled(need):
-                    for p in parts:
-                        p.requires_grad_(need)
-                    values = fn(*parts, lr, lc, width)
-                    value = values.sum() if w is None else (values * w).sum()
-                    if need:
-                        for g, d in zip(
-                            grads, torch.autograd.grad(value, parts), strict=True
-                        ):
-                            g.index_add_(0, nodes, d)
-                total = total + value.detach()
+                total = total + fn(*states, r, c, width, w, grads)
 
         # every kernel of a block runs on one thread (see worker_threads)
-        with worker_threads(_worker_count()):
+        with torch.no_grad(), worker_threads(_worker_count()):
             if workers <= 1:
                 results = [work()]
             else:
@@ -1631,6 +1826,8 @@ class _BlockedPairSum(torch.autograd.Function):
                     futures = [pool.submit(work) for _ in range(workers)]
                     results = [f.result() for f in futures]
         total = sum((r[0] for r in results[1:]), results[0][0])
+        if tuner is not None:
+            tuner.record(chosen, time.perf_counter() - began, count * cells)
         if need:
             grads = [
                 sum((r[1][k] for r in results[1:]), results[0][1][k])
@@ -1642,7 +1839,7 @@ class _BlockedPairSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         grads = ctx.saved_tensors
-        return (None,) * 6 + tuple(grad_out * g for g in grads)
+        return (None,) * 7 + tuple(grad_out * g for g in grads)
 
 
 def _isin_sorted(keys: Tensor, sorted_keys: Tensor) -> Tensor:

@@ -2,10 +2,12 @@
 
 Each rank sums a contiguous share of every step's events and pairs, scaled
 by the number of ranks, plus the whole prior; DDP averages the gradients.
-Float64, to 1e-8 (the shares are summed in another order than one process
-sums the whole likelihood, and Adam's normalised steps amplify that
-round-off in coordinates with tiny gradients: 1.6e-10 relative in the loss
-was seen).
+Float64: losses to 1e-8, weights to 3e-8 (the shares are summed in another
+order than one process sums the whole likelihood, and Adam's normalised
+steps amplify that round-off in coordinates with tiny gradients: 1.6e-10
+relative in the loss was seen; full batch the weights agree to 4e-14, with
+node batches they differed by 6.8e-9 with autograd's block gradients and
+by 1.1e-8 with the closed-form ones, in another summation order).
 """
 
 from __future__ import annotations
@@ -56,4 +58,4 @@ def test_two_processes_fit_pivem_like_one(runs, case) -> None:
     for key, value in one["weights"].items():
         a = torch.tensor(value, dtype=torch.float64)
         b = torch.tensor(two["weights"][key], dtype=torch.float64)
-        assert (a - b).abs().max() <= 1e-8, (key, float((a - b).abs().max()))
+        assert (a - b).abs().max() <= 3e-8, (key, float((a - b).abs().max()))

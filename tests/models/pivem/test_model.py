@@ -560,3 +560,93 @@ def test_diffuse_forecast_is_the_expected_rate_under_the_trajectories_spread():
         model.forecast(i, j, 0.6, 0.7, "diffuse"),
         model.forecast(i, j, 0.6, 0.7, "static"),
     )
+
+
+@pytest.mark.parametrize("speed", [0.0, 1e-4, 0.5, 40.0])
+@pytest.mark.parametrize("moving", [True, False])
+def test_closed_form_block_gradient_equals_autograd_of_the_reference(speed, moving):
+    # the blocked path's hand-written gradient against autograd through
+    # _moving_pairs / _resting_pairs, every regime of the bin integral
+    gen = torch.Generator().manual_seed(7)
+    n, dim, bins, width = 7, 2, 6, 0.05
+    x = torch.randn(n, dim, bins, generator=gen, dtype=F64).requires_grad_()
+    v = (speed * torch.randn(n, dim, bins, generator=gen, dtype=F64)).requires_grad_()
+    beta = torch.randn(n, generator=gen, dtype=F64).requires_grad_()
+    row, col = torch.triu_indices(n, n, 1)
+    weight = (torch.rand(row.numel(), generator=gen) > 0.3).double()
+    if moving:
+        states, block = (x, v, beta), pivem_model._moving_block
+        values = pivem_model._moving_pairs(x, v, beta, row, col, width)
+    else:
+        x0 = x[..., 0].detach().requires_grad_()
+        states, block = (x0, beta), pivem_model._resting_block
+        values = pivem_model._resting_pairs(x0, beta, row, col, 0.7)
+        width = 0.7
+    reference = (values * weight).sum()
+    want = torch.autograd.grad(reference, states)
+    grads = [torch.zeros_like(s) for s in states]
+    with torch.no_grad():
+        value = block(*states, row, col, width, weight, grads)
+        value_only = block(*states, row, col, width, weight, None)
+    torch.testing.assert_close(value_only, value, rtol=1e-13, atol=0)
+    torch.testing.assert_close(value, reference.detach(), rtol=1e-13, atol=0)
+    for got, ref in zip(grads, want, strict=True):
+        torch.testing.assert_close(got, ref, rtol=1e-9, atol=1e-14)
+
+
+def test_blocked_integral_passes_gradcheck():
+    # finite differences through the custom backward (blocks of one pair,
+    # a masked pair), from the raw parameters to the blocked integral
+    model = _random_model(n=5, bins=3)
+    row, col = model._pairs(None)
+    weight = (row * 5 + col != 2).double()
+
+    def pairs(start, stop):
+        return row[start:stop], col[start:stop], weight[start:stop]
+
+    def blocked(x0, v, beta):
+        v = (v - v.mean(1, keepdim=True)).permute(1, 2, 0)
+        x0 = (x0 - x0.mean(0)).unsqueeze(-1)
+        x = torch.cat([x0, model.bin_width * v[..., :-1]], -1).cumsum(-1)
+        return pivem_model._BlockedPairSum.apply(
+            pivem_model._moving_block,
+            model.bin_width,
+            1,
+            3,
+            pairs,
+            10,
+            None,
+            x,
+            v,
+            beta,
+        )
+
+    params = tuple(
+        p.detach().clone().requires_grad_() for p in (model.x0, model.v, model.beta)
+    )
+    assert torch.autograd.gradcheck(blocked, params, eps=1e-6, atol=1e-8)
+
+
+def test_worker_tuner_tries_both_counts_then_keeps_the_faster_and_rechecks():
+    tuner = pivem_model._WorkerTuner(explore_every=4)
+    assert tuner.choose(1) == 1  # one thread: nothing to choose
+    picks = []
+    for _ in range(12):
+        workers = tuner.choose(2)
+        picks.append(workers)
+        # two workers take twice as long as one (a busy machine)
+        tuner.record(workers, 2.0 if workers == 2 else 1.0, cells=100)
+    assert picks[:2] == [2, 1]
+    # afterwards one worker, except every 4th call re-checks two
+    assert [k for k, w in enumerate(picks) if w == 2][1:] == [3, 7, 11]
+    # the load changes: two workers become faster and take over
+    for _ in range(8):
+        workers = tuner.choose(2)
+        tuner.record(workers, 0.2 if workers == 2 else 1.0, cells=100)
+    assert tuner.choose(2) == 2
+    # a tie (within the 10 % margin) goes back to one worker
+    tie = pivem_model._WorkerTuner()
+    for _ in range(3):
+        workers = tie.choose(2)
+        tie.record(workers, 0.95 if workers == 2 else 1.0, cells=100)
+    assert tie.choose(2) == 1
