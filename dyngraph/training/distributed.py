@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -278,6 +279,12 @@ def wrap(model: nn.Module, **kwargs: Any) -> nn.Module:
 
     Under ``nccl`` the model is moved to the rank's CUDA device first.
     ``kwargs`` go to :class:`~torch.nn.parallel.DistributedDataParallel`.
+
+    ``broadcast_buffers=False`` (rank-local buffers such as memories, never
+    copied from rank 0) is deprecated in recent PyTorch in favour of
+    ``forward_sync_buffers``, which still copies buffers once at wrap time;
+    PyTorch's own advice is to keep ``broadcast_buffers=False`` for rank-local
+    buffers, so its ``FutureWarning`` is silenced here.
     """
     ctx = context()
     if not ctx.distributed:
@@ -289,7 +296,11 @@ def wrap(model: nn.Module, **kwargs: Any) -> nn.Module:
     if ctx.backend == "nccl":
         model = model.to(ctx.device)
         kwargs.setdefault("device_ids", [ctx.local_rank])
-    return DistributedDataParallel(model, **kwargs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "`broadcast_buffers` is deprecated", FutureWarning
+        )
+        return DistributedDataParallel(model, **kwargs)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
