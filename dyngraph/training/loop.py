@@ -249,6 +249,8 @@ def prepare_checkpoints(
             old.unlink(missing_ok=True)
     dist.barrier()
     found = sorted(directory.glob(pattern))
+    for path in found:
+        check_resumable(path, model, advice=advice)
     if data is not None:
         data = json.loads(json.dumps(data))  # as it reads back (tuples: lists)
         saved = _read_record(record).get(pattern)
@@ -257,8 +259,6 @@ def prepare_checkpoints(
                 f"{found[0]}: cannot resume from this checkpoint: it was fitted "
                 f"to {saved} (recorded in {record}), this run fits {data}; " + advice
             )
-    for path in found:
-        check_resumable(path, model, advice=advice)
     directory.mkdir(parents=True, exist_ok=True)
     if data is not None and dist.is_main():
         _write_record(record, pattern, data)
