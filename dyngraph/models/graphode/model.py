@@ -27,7 +27,9 @@ Complex Systems" <https://arxiv.org/abs/2505.17459>`_ (Cheng et al., NeurIPS
    training, its ridge chosen on held-out rollouts, and then frozen
    (:meth:`GraphODE.init_autoregression`), so the ODE learns what a linear
    autoregression misses. The weight :math:`\gamma` is chosen after training
-   by free rollouts (:meth:`GraphODE.choose_gain`; ``0`` drops the ODE).
+   by free rollouts of held-out trajectories the fit never saw
+   (:meth:`GraphODE.choose_gain`, :func:`selection_split`; ``0`` drops the
+   ODE).
 3. **Decode**: a linear map, per channel and per age :math:`s` (frames since
    the last encoding), of four features: the piecewise-constant fill (each
    pixel takes its probe's value), an inverse-squared-distance kNN
@@ -37,7 +39,8 @@ Complex Systems" <https://arxiv.org/abs/2505.17459>`_ (Cheng et al., NeurIPS
    true probe values of the training windows (the oracle decoder the
    predictor feeds) as a ridge regression toward the default, the ridge
    chosen on held-out windows; :meth:`GraphODE.choose_gain` falls back to
-   the default when it gives better free rollouts. Optionally corrected by
+   the default when it gives better free rollouts of the held-out
+   trajectories. Optionally corrected by
    a small convolutional refiner. The decoded frame takes the predicted
    probe values at the probes. SparseDiff's diffusion decoder is not
    implemented (a later option).
@@ -68,7 +71,14 @@ from dyngraph.models.graphode.coarsen import ProbeGraph, ReencodeRule, encode
 from dyngraph.training import FitResult, distributed, fit, shuffled_batches
 from dyngraph.training.checkpoint import SavesCheckpoint
 
-__all__ = ["GraphODE", "GraphODEFunc", "Rollout", "periodic_distance", "windows"]
+__all__ = [
+    "GraphODE",
+    "GraphODEFunc",
+    "Rollout",
+    "periodic_distance",
+    "selection_split",
+    "windows",
+]
 
 Coupling = Literal["attention", "adjacency"]
 
@@ -88,6 +98,33 @@ def _held_out(trajectories: int, per: int, device: torch.device) -> Tensor:
     """
     index = torch.arange(trajectories * per, device=device)
     return (index // per if trajectories >= 2 else index) % 2 == 1
+
+
+def selection_split(
+    trajectories: int, frames: int, history: int
+) -> tuple[Tensor, slice, Tensor, slice]:
+    """Split training data into a fit part and a held-out selection part.
+
+    The rule, the same for every system: every fourth trajectory (indices 3,
+    7, ...) is held out, or the last one when there are two or three; a single
+    trajectory keeps its first frames and holds out its last
+    ``max(history + 1, frames // 4)`` frames.
+
+    Returns
+    -------
+    tuple
+        ``(fit_trajectories, fit_frames, held_trajectories, held_frames)``:
+        index tensors of trajectories and slices of frames.
+    """
+    index = torch.arange(trajectories)
+    everything = slice(0, frames)
+    if trajectories >= 4:
+        held = index % 4 == 3
+        return index[~held], everything, index[held], everything
+    if trajectories >= 2:
+        return index[:-1], everything, index[-1:], everything
+    tail = max(history + 1, frames // 4)
+    return index, slice(0, frames - tail), index, slice(frames - tail, frames)
 
 
 def _ridge_solve(gram: Tensor, rhs: Tensor, prior: Tensor, ridge: float) -> Tensor:
@@ -1026,10 +1063,16 @@ class GraphODE(SavesCheckpoint, nn.Module):
             is trained; ``False`` keeps the ``mix`` given by ``blend``
             (default: ``True``).
         choose_gain : bool
-            After training, set the weight of the neural ODE's increment and
-            pick the calibrated or the default decoder by :meth:`choose_gain`
-            on ``field``; ``False`` keeps the weight at ``1`` (default:
-            ``True``).
+            Hold out part of ``field`` (:func:`selection_split`: every fourth
+            trajectory, or the last one of two or three, or the last quarter
+            of the frames of a single trajectory) from everything else (the
+            normalisation, the autoregressive skip, the calibration and the
+            training), and after training set the weight of the neural ODE's
+            increment and pick the calibrated or the default decoder by
+            :meth:`choose_gain` on the held-out part, so that the choice is
+            made on data the fit never saw (nothing is refitted afterwards:
+            the chosen pair is scored as it is used). ``False`` fits on all
+            of ``field`` and keeps the weight at ``1`` (default: ``True``).
         checkpoint : str or Path, optional
             Fit-state file; an existing one is resumed from (bit-exact).
         seed : int
@@ -1064,6 +1107,21 @@ class GraphODE(SavesCheckpoint, nn.Module):
                 f"GraphODE.fit: `field` has {field.num_frames} frames, a window needs "
                 f"history + horizon = {length}"
             )
+        held = None
+        if choose_gain:
+            fit_b, fit_t, held_b, held_t = selection_split(
+                field.num_trajectories, field.num_frames, self.history
+            )
+            held = field.trajectories(held_b).frames(held_t)
+            field = field.trajectories(fit_b).frames(fit_t)
+            if field.num_frames < length:
+                raise ValueError(
+                    f"GraphODE.fit: `field` has one trajectory of "
+                    f"{held.num_frames + field.num_frames} frames; holding out the "
+                    f"last {held.num_frames} for `choose_gain` leaves fewer than "
+                    f"history + horizon = {length} (give more frames or "
+                    "trajectories, or `choose_gain=False`)"
+                )
         n = self.set_training_windows(field, horizon, stride)
         norm = self.normalise(field.values.to(self.device))
         if self.ar is not None:
@@ -1087,6 +1145,8 @@ class GraphODE(SavesCheckpoint, nn.Module):
             )
         finally:
             self._train_data = None
-        if choose_gain:
-            self.gain_scores_ = self.choose_gain(norm)
+        if held is not None:
+            self.gain_scores_ = self.choose_gain(
+                self.normalise(held.values.to(self.device))
+            )
         return self
