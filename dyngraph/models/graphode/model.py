@@ -1036,6 +1036,7 @@ class GraphODE(SavesCheckpoint, nn.Module):
         stride: int = 1,
         calibrate: bool = True,
         choose_gain: bool = True,
+        refit: bool = True,
         checkpoint: str | Path | None = None,
         seed: int = 0,
         progress: bool = False,
@@ -1070,9 +1071,15 @@ class GraphODE(SavesCheckpoint, nn.Module):
             training), and after training set the weight of the neural ODE's
             increment and pick the calibrated or the default decoder by
             :meth:`choose_gain` on the held-out part, so that the choice is
-            made on data the fit never saw (nothing is refitted afterwards:
-            the chosen pair is scored as it is used). ``False`` fits on all
-            of ``field`` and keeps the weight at ``1`` (default: ``True``).
+            made on data that fit never saw. ``False`` fits on all of
+            ``field`` and keeps the weight at ``1`` (default: ``True``).
+        refit : bool
+            With ``choose_gain``, then refit from the initial weights on all
+            of ``field`` with the chosen decoder (the calibration only when
+            the calibrated one was chosen) and weight, as the autoregressive
+            skip is refitted after its ridge is chosen; ``False`` keeps the
+            fit on the fit part (default: ``True``). The checkpoint belongs
+            to the final fit.
         checkpoint : str or Path, optional
             Fit-state file; an existing one is resumed from (bit-exact).
         seed : int
@@ -1107,21 +1114,71 @@ class GraphODE(SavesCheckpoint, nn.Module):
                 f"GraphODE.fit: `field` has {field.num_frames} frames, a window needs "
                 f"history + horizon = {length}"
             )
-        held = None
         if choose_gain:
             fit_b, fit_t, held_b, held_t = selection_split(
                 field.num_trajectories, field.num_frames, self.history
             )
             held = field.trajectories(held_b).frames(held_t)
-            field = field.trajectories(fit_b).frames(fit_t)
-            if field.num_frames < length:
+            part = field.trajectories(fit_b).frames(fit_t)
+            if part.num_frames < length:
                 raise ValueError(
                     f"GraphODE.fit: `field` has one trajectory of "
-                    f"{held.num_frames + field.num_frames} frames; holding out the "
-                    f"last {held.num_frames} for `choose_gain` leaves fewer than "
+                    f"{field.num_frames} frames; holding out the last "
+                    f"{held.num_frames} for `choose_gain` leaves fewer than "
                     f"history + horizon = {length} (give more frames or "
                     "trajectories, or `choose_gain=False`)"
                 )
+            initial = {k: v.clone() for k, v in self.state_dict().items()}
+            self._fit_part(
+                part,
+                epochs,
+                lr,
+                batch_size,
+                horizon,
+                stride,
+                calibrate,
+                None,
+                seed,
+                progress,
+            )
+            scores = self.choose_gain(self.normalise(held.values.to(self.device)))
+            decoder, gain = self.decoder_, float(self.gain)
+            if not refit:
+                self.gain_scores_ = scores
+                return self
+            self.load_state_dict(initial)
+            calibrate = calibrate and decoder == "calibrated"
+        self._fit_part(
+            field,
+            epochs,
+            lr,
+            batch_size,
+            horizon,
+            stride,
+            calibrate,
+            checkpoint,
+            seed,
+            progress,
+        )
+        if choose_gain:
+            self.gain.fill_(gain)
+            self.decoder_, self.gain_scores_ = decoder, scores
+        return self
+
+    def _fit_part(
+        self,
+        field: Field,
+        epochs: int,
+        lr: float,
+        batch_size: int,
+        horizon: int,
+        stride: int,
+        calibrate: bool,
+        checkpoint: str | Path | None,
+        seed: int,
+        progress: bool,
+    ) -> None:
+        """One fit of :meth:`fit` on ``field``: skip, calibration, training."""
         n = self.set_training_windows(field, horizon, stride)
         norm = self.normalise(field.values.to(self.device))
         if self.ar is not None:
@@ -1131,7 +1188,6 @@ class GraphODE(SavesCheckpoint, nn.Module):
         optimizer = torch.optim.Adam(
             [p for p in self.parameters() if p.requires_grad], lr=lr
         )
-
         try:
             self.fit_result_: FitResult = fit(
                 distributed.wrap(self),  # DDP under torchrun, else self
@@ -1145,8 +1201,3 @@ class GraphODE(SavesCheckpoint, nn.Module):
             )
         finally:
             self._train_data = None
-        if held is not None:
-            self.gain_scores_ = self.choose_gain(
-                self.normalise(held.values.to(self.device))
-            )
-        return self

@@ -340,30 +340,34 @@ def test_gain_and_decoder_are_chosen_on_held_out_trajectories(monkeypatch):
     choose = GraphODE.choose_gain
 
     def spy(self, values, *args, **kwargs):
-        seen["values"], seen["mix"] = values.clone(), self.mix.clone()
+        seen["values"], seen["mean"] = values.clone(), self.mean.clone()
+        seen["std"] = self.std.clone()
+        seen["mix"] = self.mix.clone()
+        state = {k: v.clone() for k, v in self.state_dict().items()}
+        seen["on_training"] = choose(self, self.normalise(field.values[:3]))
+        self.load_state_dict(state)
         return choose(self, values, *args, **kwargs)
 
     monkeypatch.setattr(GraphODE, "choose_gain", spy)
     model = GraphODE(1, **TINY).fit(field, epochs=1, batch_size=4, horizon=2)
-    # the fit (normalisation, calibration, training) saw trajectories 0-2 only
-    assert torch.allclose(model.mean, field.values[:3].mean((0, 1, 3, 4)))
-    assert torch.allclose(seen["values"], model.normalise(field.values[3:]))
+    # the selection fit (normalisation, calibration, training) saw
+    # trajectories 0-2 only, and the choice was scored on trajectory 3
+    assert torch.allclose(seen["mean"], field.values[:3].mean((0, 1, 3, 4)))
+    mean, std = (seen[k].view(1, 1, -1, 1, 1) for k in ("mean", "std"))
+    assert torch.allclose(seen["values"], (field.values[3:] - mean) / std)
     # the calibration fitted on travelling waves helps there and hurts on the
     # held-out static field: the held-out choice wins
-    assert not torch.equal(seen["mix"], model.mix)
+    assert not torch.equal(seen["mix"][0], model.default_mix())
+    assert min(seen["on_training"], key=seen["on_training"].get)[0] == "calibrated"
+    assert min(model.gain_scores_, key=model.gain_scores_.get)[0] == "default"
     assert model.decoder_ == "default"
+    # then refitted on every trajectory, with the default decoder
+    assert torch.allclose(model.mean, field.values.mean((0, 1, 3, 4)))
     assert torch.equal(model.mix[0], model.default_mix())
-    best = min(model.gain_scores_, key=model.gain_scores_.get)
-    assert best[0] == "default"
-    with torch.no_grad():
-        model.mix.copy_(seen["mix"])
-        on_training = choose(model, model.normalise(field.values[:3]))
-    assert min(on_training, key=on_training.get)[0] == "calibrated"
-    # without the choice nothing is held out
-    plain = GraphODE(1, **TINY).fit(
-        field, epochs=1, batch_size=4, horizon=2, choose_gain=False
+    kept = GraphODE(1, **TINY).fit(
+        field, epochs=1, batch_size=4, horizon=2, refit=False
     )
-    assert torch.allclose(plain.mean, field.values.mean((0, 1, 3, 4)))
+    assert torch.allclose(kept.mean, seen["mean"]) and kept.decoder_ == "default"
     one = field.trajectories(0).frames(slice(0, 6))
     with pytest.raises(ValueError, match="choose_gain"):
         GraphODE(1, **TINY).fit(one, epochs=1, horizon=2)
