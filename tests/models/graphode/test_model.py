@@ -349,7 +349,9 @@ def test_gain_and_decoder_are_chosen_on_held_out_trajectories(monkeypatch):
         return choose(self, values, *args, **kwargs)
 
     monkeypatch.setattr(GraphODE, "choose_gain", spy)
-    model = GraphODE(1, **TINY).fit(field, epochs=1, batch_size=4, horizon=2)
+    model = GraphODE(1, **TINY).fit(
+        field, epochs=1, batch_size=4, horizon=2, select_on="held_out"
+    )
     # the selection fit (normalisation, calibration, training) saw
     # trajectories 0-2 only, and the choice was scored on trajectory 3
     assert torch.allclose(seen["mean"], field.values[:3].mean((0, 1, 3, 4)))
@@ -365,12 +367,14 @@ def test_gain_and_decoder_are_chosen_on_held_out_trajectories(monkeypatch):
     assert torch.allclose(model.mean, field.values.mean((0, 1, 3, 4)))
     assert torch.equal(model.mix[0], model.default_mix())
     kept = GraphODE(1, **TINY).fit(
-        field, epochs=1, batch_size=4, horizon=2, refit=False
+        field, epochs=1, batch_size=4, horizon=2, select_on="held_out", refit=False
     )
     assert torch.allclose(kept.mean, seen["mean"]) and kept.decoder_ == "default"
     one = field.trajectories(0).frames(slice(0, 6))
     with pytest.raises(ValueError, match="choose_gain"):
-        GraphODE(1, **TINY).fit(one, epochs=1, horizon=2)
+        GraphODE(1, **TINY).fit(one, epochs=1, horizon=2, select_on="held_out")
+    with pytest.raises(ValueError, match="select_on"):
+        GraphODE(1, **TINY).fit(field, epochs=1, horizon=2, select_on="test")
 
 
 def test_autoregression_recovers_a_planted_linear_recurrence():
