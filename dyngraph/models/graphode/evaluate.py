@@ -180,6 +180,8 @@ def compare(
     fno: bool = True,
     calibrate: bool = True,
     grid_peers: bool = True,
+    select_on: str = "training",
+    refit: bool = True,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Fit every method on ``train`` and score its rollouts on ``test``.
@@ -206,6 +208,9 @@ def compare(
         default: ``True``).
     grid_peers : bool
         Fit and score the full-grid peers (default: ``True``).
+    select_on, refit : str, bool
+        Where the graph ODE's gain and decoder are chosen, and whether it is
+        refitted after a held-out choice (:meth:`GraphODE.fit`).
     seed : int
         Seed of the weights and batches (default: ``0``).
 
@@ -232,7 +237,15 @@ def compare(
     data_range = float(truth.max() - truth.min()) or 1.0
     out: dict[str, Any] = {"methods": {}}
     began = time.perf_counter()
-    graph.fit(train, stride=stride, seed=seed, calibrate=calibrate, **budget)
+    graph.fit(
+        train,
+        stride=stride,
+        seed=seed,
+        calibrate=calibrate,
+        select_on=select_on,
+        refit=refit,
+        **budget,
+    )
     fitted = time.perf_counter() - began
     rules = {
         "graphode": ReencodeRule("adaptive", tau=tau),

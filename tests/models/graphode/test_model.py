@@ -11,6 +11,7 @@ from dyngraph.models.graphode.model import (
     CALIBRATION_RIDGES,
     _choose_ridge,
     _ridge_solve,
+    selection_split,
 )
 from dyngraph.training import CheckpointError
 
@@ -306,6 +307,74 @@ def test_choose_gain_drops_what_degrades_rollouts():
     assert scores[best] < scores[("calibrated", 1.0)]
     assert model.decoder_ == "default"
     assert torch.equal(model.mix[0], model.default_mix())
+
+
+def test_selection_split_holds_out_the_same_share_for_every_system():
+    fit_b, fit_t, held_b, held_t = selection_split(8, 40, 10)
+    assert held_b.tolist() == [3, 7] and fit_b.tolist() == [0, 1, 2, 4, 5, 6]
+    assert fit_t == held_t == slice(0, 40)
+    fit_b, _, held_b, _ = selection_split(3, 40, 10)
+    assert fit_b.tolist() == [0, 1] and held_b.tolist() == [2]
+    fit_b, fit_t, held_b, held_t = selection_split(1, 40, 10)
+    assert fit_b.tolist() == held_b.tolist() == [0]
+    assert (fit_t, held_t) == (slice(0, 29), slice(29, 40))  # history + 1 frames
+    assert selection_split(1, 40, 3)[3] == slice(30, 40)  # a quarter
+
+
+def _planted_field(b=4, t=12, size=8):
+    # travelling waves, and a held-out trajectory (index 3) that is static noise
+    gen = torch.Generator().manual_seed(0)
+    x = torch.linspace(0, 6.283, size)
+    times = torch.arange(t, dtype=torch.float32).view(1, t, 1, 1, 1)
+    phase = torch.rand(b, 1, 1, 1, 1, generator=gen) * 6
+    values = torch.sin(x[None, :] + x[:, None] - 0.5 * times + phase)
+    values = values.expand(b, t, 1, size, size).clone()
+    noise = torch.randn(1, 1, size, size, generator=gen)
+    values[3] = noise.expand(t, 1, size, size)
+    return Field(values, torch.arange(t * 1.0), ("a",))
+
+
+def test_gain_and_decoder_are_chosen_on_held_out_trajectories(monkeypatch):
+    field = _planted_field()
+    seen = {}
+    choose = GraphODE.choose_gain
+
+    def spy(self, values, *args, **kwargs):
+        seen["values"], seen["mean"] = values.clone(), self.mean.clone()
+        seen["std"] = self.std.clone()
+        seen["mix"] = self.mix.clone()
+        state = {k: v.clone() for k, v in self.state_dict().items()}
+        seen["on_training"] = choose(self, self.normalise(field.values[:3]))
+        self.load_state_dict(state)
+        return choose(self, values, *args, **kwargs)
+
+    monkeypatch.setattr(GraphODE, "choose_gain", spy)
+    model = GraphODE(1, **TINY).fit(
+        field, epochs=1, batch_size=4, horizon=2, select_on="held_out"
+    )
+    # the selection fit (normalisation, calibration, training) saw
+    # trajectories 0-2 only, and the choice was scored on trajectory 3
+    assert torch.allclose(seen["mean"], field.values[:3].mean((0, 1, 3, 4)))
+    mean, std = (seen[k].view(1, 1, -1, 1, 1) for k in ("mean", "std"))
+    assert torch.allclose(seen["values"], (field.values[3:] - mean) / std)
+    # the calibration fitted on travelling waves helps there and hurts on the
+    # held-out static field: the held-out choice wins
+    assert not torch.equal(seen["mix"][0], model.default_mix())
+    assert min(seen["on_training"], key=seen["on_training"].get)[0] == "calibrated"
+    assert min(model.gain_scores_, key=model.gain_scores_.get)[0] == "default"
+    assert model.decoder_ == "default"
+    # then refitted on every trajectory, with the default decoder
+    assert torch.allclose(model.mean, field.values.mean((0, 1, 3, 4)))
+    assert torch.equal(model.mix[0], model.default_mix())
+    kept = GraphODE(1, **TINY).fit(
+        field, epochs=1, batch_size=4, horizon=2, select_on="held_out", refit=False
+    )
+    assert torch.allclose(kept.mean, seen["mean"]) and kept.decoder_ == "default"
+    one = field.trajectories(0).frames(slice(0, 6))
+    with pytest.raises(ValueError, match="choose_gain"):
+        GraphODE(1, **TINY).fit(one, epochs=1, horizon=2, select_on="held_out")
+    with pytest.raises(ValueError, match="select_on"):
+        GraphODE(1, **TINY).fit(field, epochs=1, horizon=2, select_on="test")
 
 
 def test_autoregression_recovers_a_planted_linear_recurrence():
