@@ -136,18 +136,29 @@ class _WorkerTuner:
     choice is measured: the first calls try ``most`` workers and one
     worker, later calls use ``most`` workers only where their running mean
     of seconds per (pair, bin) cell (half weight to the last call) is below
-    ``margin`` times that of one worker, and every ``explore_every``-th
-    call tries the other count again, so the choice follows a changing
-    load. On a machine whose other processes hold the cores (load average
-    about 3 on 2 cores) two workers took 1.1-1.9x as long as one for
-    Dept3 and a 300-node graph; on a quiet one they were faster.
+    ``margin`` times that of one worker, and the other count is tried
+    again after ``explore_every`` calls, so the choice follows a changing
+    load. Each re-check that leaves the choice as it was doubles the wait
+    before the next one (up to ``max_every`` calls), so a losing count
+    costs little once the choice is settled; a change resets the wait. A
+    re-check's time replaces the count's stale mean. On a machine whose
+    other processes hold the cores (load average about 3 on 2 cores) two
+    workers took 1.1-1.9x as long as one for Dept3 and a 300-node graph;
+    on a quiet one they were faster.
     """
 
-    def __init__(self, explore_every: int = 8, margin: float = 0.9) -> None:
+    def __init__(
+        self, explore_every: int = 8, margin: float = 0.9, max_every: int = 32
+    ) -> None:
         self.explore_every = explore_every
+        self.max_every = max(max_every, explore_every)
         self.margin = margin
         self.seconds_per_cell: dict[int, float] = {}
         self.calls = 0
+        self.wait = explore_every
+        self.next_check = explore_every
+        self.best: int | None = None
+        self.exploring: int | None = None
 
     def choose(self, most: int) -> int:
         """Workers for the next call, at most ``most``."""
@@ -161,14 +172,28 @@ class _WorkerTuner:
         rate = self.seconds_per_cell
         # more workers only when clearly faster: a tie goes to one worker
         best = most if rate[most] < self.margin * rate[1] else 1
-        if self.calls % self.explore_every == 0:
-            return options[1] if best == options[0] else options[0]
+        if self.best is not None and best != self.best:
+            self.wait = self.explore_every  # the last re-check changed it
+            self.next_check = self.calls + self.wait
+        elif self.calls >= self.next_check:
+            if self.best is not None:  # a re-check confirmed the choice
+                self.wait = min(2 * self.wait, self.max_every)
+            self.next_check = self.calls + self.wait
+            self.best = best
+            self.exploring = options[1] if best == options[0] else options[0]
+            return self.exploring
+        self.best = best
         return best
 
     def record(self, workers: int, seconds: float, cells: int) -> None:
-        """Add a call's time on ``workers`` workers for ``cells`` cells."""
+        """Add a call's time on ``workers`` workers for ``cells`` cells.
+
+        A re-check's time replaces the count's old (stale) mean.
+        """
         rate = seconds / max(1, cells)
         old = self.seconds_per_cell.get(workers)
+        if workers == self.exploring:
+            old, self.exploring = None, None
         self.seconds_per_cell[workers] = rate if old is None else (old + rate) / 2
 
 

@@ -628,22 +628,32 @@ def test_blocked_integral_passes_gradcheck():
 
 
 def test_worker_tuner_tries_both_counts_then_keeps_the_faster_and_rechecks():
-    tuner = pivem_model._WorkerTuner(explore_every=4)
+    tuner = pivem_model._WorkerTuner(explore_every=4, max_every=16)
     assert tuner.choose(1) == 1  # one thread: nothing to choose
-    picks = []
-    for _ in range(12):
-        workers = tuner.choose(2)
-        picks.append(workers)
-        # two workers take twice as long as one (a busy machine)
-        tuner.record(workers, 2.0 if workers == 2 else 1.0, cells=100)
+
+    def run(calls, two, one):
+        picks = []
+        for _ in range(calls):
+            workers = tuner.choose(2)
+            picks.append(workers)
+            tuner.record(workers, two if workers == 2 else one, cells=100)
+        return picks
+
+    # two workers take twice as long as one (a busy machine)
+    picks = run(48, 2.0, 1.0)
     assert picks[:2] == [2, 1]
-    # afterwards one worker, except every 4th call re-checks two
-    assert [k for k, w in enumerate(picks) if w == 2][1:] == [3, 7, 11]
-    # the load changes: two workers become faster and take over
-    for _ in range(8):
-        workers = tuner.choose(2)
-        tuner.record(workers, 0.2 if workers == 2 else 1.0, cells=100)
-    assert tuner.choose(2) == 2
+    # afterwards one worker; re-checks of two come after 4 calls, and each
+    # that confirms one worker doubles the wait, up to 16 calls
+    assert [k for k, w in enumerate(picks) if w == 2][1:] == [3, 11, 27, 43]
+    # the load changes: two workers become faster and take over at the next
+    # re-check (within 16 calls), and the wait starts again from 4
+    picks = run(20, 0.2, 1.0)
+    switch = picks.index(2)
+    assert switch < 16
+    # two workers from then on, with a re-check of one after 4 calls (whose
+    # confirmation doubles the wait to 8)
+    assert picks[switch:] == [2, 2, 2, 2, 2, 1, 2, 2, 2]
+    assert tuner.wait == 8
     # a tie (within the 10 % margin) goes back to one worker
     tie = pivem_model._WorkerTuner()
     for _ in range(3):
