@@ -11,6 +11,9 @@ every step. Methods:
 * ``graphode_interval``: re-encoding every ``every`` steps (the release's);
 * ``graphode_no_reencode``: the same fitted model, never re-encoded;
 * ``persistence``: the last observed frame;
+* ``pixel_autoregression``: the graph ODE's fitted autoregressive skip
+  :math:`L` applied at every pixel of the grid, without probes, ODE or
+  decoder (:func:`pixel_autoregression`): what the linear part alone does;
 * ``full_grid_cnn``: :class:`GridForecaster` with a convolutional network on
   the whole grid, fitted with the same epochs, batches and rollout horizon;
 * ``fno``: the same with neuraloperator's FNO at full resolution, when the
@@ -31,12 +34,38 @@ from dyngraph.models.graphode.coarsen import ReencodeRule
 from dyngraph.models.graphode.model import GraphODE, windows
 from dyngraph.training import distributed, fit, shuffled_batches
 
-__all__ = ["GridForecaster", "compare", "conv_net", "fno_net", "persistence"]
+__all__ = [
+    "GridForecaster",
+    "compare",
+    "conv_net",
+    "fno_net",
+    "persistence",
+    "pixel_autoregression",
+]
 
 
 def persistence(history: Tensor, steps: int) -> Tensor:
     """``[B, steps, ...]``: the last frame of ``history`` repeated."""
     return history[:, -1:].expand(-1, steps, *history.shape[2:]).clone()
+
+
+@torch.no_grad()
+def pixel_autoregression(model: GraphODE, history: Tensor, steps: int) -> Tensor:
+    r"""``[B, steps, C, H, W]``: the skip :math:`L` of ``model`` run at every pixel.
+
+    :math:`u_{t+1} = u_t + L(u_{t-T+1:t})` at each pixel of the grid from
+    the last ``T`` frames of ``history`` (data units), fed its own output
+    (:meth:`GraphODE.pixel_forecast`); a full-grid linear peer that shows
+    what the probes, the neural ODE and the decoder add to it.
+    """
+    buffer = model.normalise(history[:, -model.history :].to(model.device))
+    b, _, c, h, w = buffer.shape
+    frames = []
+    for _ in range(steps):
+        frame = model.pixel_forecast(buffer).view(b, c, h, w)
+        frames.append(frame)
+        buffer = torch.cat([buffer[:, 1:], frame.unsqueeze(1)], 1)
+    return model.denormalise(torch.stack(frames, 1))
 
 
 def conv_net(channels: int, history: int, width: int = 32) -> nn.Module:
@@ -178,7 +207,7 @@ def compare(
     tau: float = 0.9,
     every: int = 5,
     fno: bool = True,
-    calibrate: bool = True,
+    calibrate: bool = False,
     grid_peers: bool = True,
     select_on: str = "training",
     refit: bool = True,
@@ -205,7 +234,7 @@ def compare(
         Include neuraloperator's FNO when it imports (default: ``True``).
     calibrate : bool
         Calibrate the graph ODE's decoder (:meth:`GraphODE.calibrate`;
-        default: ``True``).
+        default: ``False``).
     grid_peers : bool
         Fit and score the full-grid peers (default: ``True``).
     select_on, refit : str, bool
@@ -268,6 +297,10 @@ def compare(
     out["methods"]["persistence"] = _scores(
         truth, persistence(history, steps), data_range
     )
+    if graph.ar is not None:
+        out["methods"]["pixel_autoregression"] = _scores(
+            truth, pixel_autoregression(graph, history, steps), data_range
+        )
     peers = {"full_grid_cnn": lambda: conv_net(channels, graph.history)}
     out["fno_error"] = None
     if fno:

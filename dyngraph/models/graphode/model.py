@@ -31,18 +31,26 @@ Complex Systems" <https://arxiv.org/abs/2505.17459>`_ (Cheng et al., NeurIPS
    the training trajectories, or of held-out ones (``select_on="held_out"``,
    :func:`selection_split`).
 3. **Decode**: a linear map, per channel and per age :math:`s` (frames since
-   the last encoding), of four features: the piecewise-constant fill (each
-   pixel takes its probe's value), an inverse-squared-distance kNN
-   interpolation of the probes, and the residuals of both at the encoding
-   time (the encoder saw the full field then). The default (from ``blend``)
-   is exact at the encoding time; :meth:`GraphODE.calibrate` fits the map on
-   true probe values of the training windows (the oracle decoder the
-   predictor feeds) as a ridge regression toward the default, the ridge
-   chosen on held-out windows; :meth:`GraphODE.choose_gain` falls back to
-   the default when it gives better free rollouts. Optionally corrected by
-   a small convolutional refiner. The decoded frame takes the predicted
-   probe values at the probes. SparseDiff's diffusion decoder is not
-   implemented (a later option).
+   the last encoding), of the features of :meth:`GraphODE.features`: the
+   piecewise-constant fill (each pixel takes its probe's value), an
+   inverse-squared-distance kNN interpolation :math:`K` of the probes, the
+   residuals of both at the encoding time (the encoder saw the full field
+   then) and, with the skip, the pixel forecast :math:`a` (:math:`L` run at
+   every pixel of the current history) and its interpolation from the
+   probes. The default with the skip is :math:`a + K(p - a_p)`: every pixel
+   is carried forward by :math:`L` and corrected by the interpolated
+   increment of the neural ODE at the probes (:math:`p - a_p`), so the
+   field between probes evolves instead of keeping the residuals of the
+   encoding time; without the skip it is the blend of fill and
+   interpolation plus those residuals (from ``blend``, exact at the
+   encoding time). :meth:`GraphODE.calibrate` (off by default: it was worse
+   on the benchmark) fits the map on true probe values of the training
+   windows as a ridge regression toward the default, the ridge chosen on
+   held-out windows; :meth:`GraphODE.choose_gain` falls back to the default
+   when it gives better free rollouts. Optionally corrected by a small
+   convolutional refiner. The decoded frame takes the predicted probe
+   values at the probes. SparseDiff's diffusion decoder is not implemented
+   (a later option).
 4. **Re-encode** when :class:`~dyngraph.models.graphode.coarsen.ReencodeRule`
    fires, on the predicted frames, keeping the old probes inside their new
    regions where it can.
@@ -440,14 +448,24 @@ class GraphODE(SavesCheckpoint, nn.Module):
         torch.random.set_rng_state(state)
 
     def default_mix(self) -> Tensor:
-        r"""``[C, 4C]`` the default decoder map, from ``blend`` :math:`\beta`.
+        r"""``[C, GC]`` the default decoder map, from ``blend`` :math:`\beta`.
 
-        Channel :math:`c` reads its own four features with weights
-        :math:`(1-\beta, \beta, 1-\beta, \beta)` (see :meth:`fill`).
+        Channel :math:`c` reads its own features: with the autoregressive
+        skip (``G = 6``) with weights :math:`(0, 1, 0, 0, 1, -1)`, the pixel
+        forecast corrected by the interpolated probe increments; without it
+        (``G = 4``) with weights :math:`(1-\beta, \beta, 1-\beta, \beta)`
+        (see :meth:`features` and :meth:`fill`).
         """
         c, beta = self.channels, self.blend
-        prior = torch.tensor([1 - beta, beta, 1 - beta, beta])
-        return torch.einsum("oc,j->ocj", torch.eye(c), prior).reshape(c, 4 * c)
+        prior = (
+            [1 - beta, beta, 1 - beta, beta]
+            if self.ar is None
+            else [0.0, 1.0, 0.0, 0.0, 1.0, -1.0]
+        )
+        groups = len(prior)
+        return torch.einsum("oc,j->ocj", torch.eye(c), torch.tensor(prior)).reshape(
+            c, groups * c
+        )
 
     @property
     def device(self) -> torch.device:
@@ -544,46 +562,97 @@ class GraphODE(SavesCheckpoint, nn.Module):
         out = torch.zeros_like(dist).scatter_(2, idx, weight)
         return out / out.sum(2, keepdim=True)
 
+    def pixel_forecast(self, history: Tensor) -> Tensor:
+        r"""``[B, C, N]``: the skip :math:`L` applied at every pixel.
+
+        :math:`a = u_t + L(u_{t-T+1:t})` for the last ``T`` frames of the
+        normalised ``[B, T', C, H, W]`` ``history`` (during a rollout: the
+        decoded frames). :math:`L` is fitted on pixel series
+        (:meth:`init_autoregression`), so it applies to every pixel alike.
+        """
+        if self.ar is None:
+            raise RuntimeError("GraphODE.pixel_forecast: needs `autoregressive=True`")
+        history = history[:, -self.history :]
+        b, t, c, h, w = history.shape
+        lags = history.permute(0, 3, 4, 1, 2).reshape(b, h * w, t * c)
+        last = history[:, -1].reshape(b, c, h * w)
+        return last + self.ar(lags).transpose(1, 2)
+
     def features(
-        self, probes: Tensor, graph: ProbeGraph, start: dict[str, Tensor]
+        self,
+        probes: Tensor,
+        graph: ProbeGraph,
+        start: dict[str, Tensor],
+        forecast: Tensor | None = None,
     ) -> Tensor:
-        r"""``[B, C, 4, N]``: the decoder's features of probe values ``[B, C, M]``.
+        r"""``[B, C, G, N]``: the decoder's features of probe values ``[B, C, M]``.
 
         :math:`F_1 = P p` the piecewise-constant fill (every pixel takes its
         probe's value), :math:`F_2 = K p` the kNN interpolation, and the
         residuals :math:`F_3 = u_e - P p_e`, :math:`F_4 = u_e - K p_e` of the
         two at the encoding time :math:`e` (``start``, from :meth:`_start`).
+        With the autoregressive skip (``G = 6``) also the pixel forecast
+        :math:`F_5 = a` (:meth:`pixel_forecast`, ``forecast``) and its kNN
+        interpolation from the probes :math:`F_6 = K a_p`, so that
+        :math:`F_5 + F_2 - F_6 = a + K(p - a_p)` carries every pixel forward
+        by :math:`L` and corrects it by the interpolated error of :math:`L`
+        at the probes, instead of freezing the residuals of time :math:`e`.
+        Without ``forecast`` they are zero (right only for maps that give
+        them no weight, such as :meth:`default_mix`).
         """
+        c = probes.shape[1]
         coarse = torch.gather(
-            probes, 2, graph.assignment.unsqueeze(1).expand(-1, probes.shape[1], -1)
+            probes, 2, graph.assignment.unsqueeze(1).expand(-1, c, -1)
         )
         smooth = probes @ start["knn"].transpose(1, 2)
-        return torch.stack(
-            [coarse, smooth, start["residual_fill"], start["residual_knn"]], 2
-        )
+        parts = [coarse, smooth, start["residual_fill"], start["residual_knn"]]
+        if self.ar is not None:
+            if forecast is None:
+                parts += [torch.zeros_like(smooth)] * 2
+            else:
+                at = torch.gather(
+                    forecast, 2, graph.probes.unsqueeze(1).expand(-1, c, -1)
+                )
+                parts += [forecast, at @ start["knn"].transpose(1, 2)]
+        return torch.stack(parts, 2)
 
     def fill(
-        self, probes: Tensor, graph: ProbeGraph, start: dict[str, Tensor]
+        self,
+        probes: Tensor,
+        graph: ProbeGraph,
+        start: dict[str, Tensor],
+        forecast: Tensor | None = None,
     ) -> Tensor:
         r"""``[B, C, N]``: the linear decode :math:`\sum_j \mathrm{mix}_{cj} F_j`.
 
-        The default ``mix`` (from ``blend`` :math:`\beta`) is
+        The default ``mix`` (:meth:`default_mix`) is, with the
+        autoregressive skip, :math:`F_5 + F_2 - F_6 = a + K(p - a_p)` (the
+        pixel forecast corrected by the interpolated probe increments);
+        without it, from ``blend`` :math:`\beta`,
         :math:`(1-\beta)(F_1 + F_3) + \beta (F_2 + F_4)`: the blend of the
         piecewise-constant fill and the kNN interpolation plus the blended
         residual of the encoding time, exact at that time.
         :meth:`calibrate` fits ``mix`` by least squares instead.
         """
-        feats = self.features(probes, graph, start).flatten(1, 2)
+        feats = self.features(probes, graph, start, forecast).flatten(1, 2)
         age = start["age"].clamp(1, self.mix.shape[0]) - 1
         return torch.einsum("bfn,bof->bon", feats, self.mix[age])
 
     def decode(
-        self, probes: Tensor, graph: ProbeGraph, start: dict[str, Tensor]
+        self,
+        probes: Tensor,
+        graph: ProbeGraph,
+        start: dict[str, Tensor],
+        forecast: Tensor | None = None,
     ) -> Tensor:
-        """``[B, C, H, W]`` field from probe values ``[B, C, M]`` (normalised)."""
+        """``[B, C, H, W]`` field from probe values ``[B, C, M]`` (normalised).
+
+        ``forecast`` is the :meth:`pixel_forecast` of the current history
+        (see :meth:`features`).
+        """
         b = probes.shape[0]
         h, w = graph.grid
-        base = self.fill(probes, graph, start).view(b, self.channels, h, w)
+        base = self.fill(probes, graph, start, forecast).view(b, self.channels, h, w)
         if self.refine is None:
             return base
         coarse = self.features(probes, graph, start)[:, :, 0].reshape_as(base)
@@ -621,10 +690,12 @@ class GraphODE(SavesCheckpoint, nn.Module):
             z0, torch.tensor([0.0, self.dt]), self.coupling_matrix(z0, graph)
         )[-1]
         delta = self.gain * (self.readout(zt) - self.readout(z0))
+        forecast = None
         if self.ar is not None:
             delta = delta + self.ar(feats)
+            forecast = self.pixel_forecast(history)
         probes = series[:, -1] + delta.transpose(1, 2)
-        frame = self.decode(probes, graph, start)
+        frame = self.decode(probes, graph, start, forecast)
         # the decode passes through the probes: their state is what was
         # predicted, not the decoder's rebuild of it
         index = graph.probes.unsqueeze(1).expand(-1, c, -1)
@@ -778,6 +849,10 @@ class GraphODE(SavesCheckpoint, nn.Module):
         wherever least squares does not help on data it was not fitted on.
         Ages beyond ``S`` use the last fit. The decode depends on the age, so
         that a rollout which re-encodes often uses short-age coefficients.
+        The pixel forecast features (:meth:`pixel_forecast`) read the
+        history as a rollout does: the observed frames, then the frames
+        decoded by the maps of the earlier ages (with the true probe
+        values at the probes), so they carry the decoder's own errors.
 
         Parameters
         ----------
@@ -806,13 +881,15 @@ class GraphODE(SavesCheckpoint, nn.Module):
         graph = self.encode(buffer)
         start = self._start(buffer, graph)
         b, _, c, h, w = wins.shape
+        index = graph.probes.unsqueeze(1).expand(-1, c, -1)
         prior = self.default_mix().to(wins.device, torch.float64)
         errors, chosen = [], []
         for s in range(horizon):
             frame = wins[:, self.history + s].reshape(b, c, h * w)
-            probes = torch.gather(frame, 2, graph.probes.unsqueeze(1).expand(-1, c, -1))
-            feats = self.features(probes, graph, start).flatten(1, 2).double()
-            frame = frame.double()
+            probes = torch.gather(frame, 2, index)
+            forecast = None if self.ar is None else self.pixel_forecast(buffer)
+            feats = self.features(probes, graph, start, forecast).flatten(1, 2)
+            feats, frame = feats.double(), frame.double()
             parts = [
                 (
                     torch.einsum("bfn,bgn->fg", feats[rows], feats[rows]),
@@ -828,6 +905,8 @@ class GraphODE(SavesCheckpoint, nn.Module):
             fit = torch.einsum("bfn,of->bon", feats, mix)
             errors.append((frame - fit).pow(2).mean((0, 2)).sqrt())
             chosen.append(ridge)
+            decoded = fit.to(buffer).scatter(2, index, probes).view(b, c, h, w)
+            buffer = torch.cat([buffer[:, 1:], decoded.unsqueeze(1)], 1)
         self.mix[horizon:] = self.mix[horizon - 1]
         self.calibration_ridge_ = chosen
         return torch.stack(errors).float()
@@ -945,8 +1024,9 @@ class GraphODE(SavesCheckpoint, nn.Module):
         The probe step is :math:`p_{t+1} = p_t + L(p_{t-T+1:t}) +
         \gamma\,[R(z(\Delta t)) - R(z(0))]`, trained with :math:`\gamma = 1`
         on short rollouts. Every :math:`\gamma` in ``gains``, with the
-        current decoder ``mix`` (``"calibrated"``) and, when it differs, with
-        the default one (``"default"``, :meth:`default_mix`), is scored by
+        default decoder (``"default"``, :meth:`default_mix`) and, when the
+        current ``mix`` differs from it, with that one (``"calibrated"``,
+        tried first), is scored by
         the mean squared error of free ``calibration_horizon``-step rollouts
         (no re-encoding) of windows of ``values`` starting every ``history``
         frames; the best pair is kept (earlier candidates win ties). So a
@@ -976,10 +1056,10 @@ class GraphODE(SavesCheckpoint, nn.Module):
         wins = windows(values.to(self.device), self.history + horizon, self.history)
         buffer0 = wins[:, : self.history]
         graph = self.encode(buffer0)
-        mixes = {"calibrated": self.mix.clone()}
         default = self.default_mix().to(self.mix).expand_as(self.mix)
-        if not torch.equal(mixes["calibrated"], default):
-            mixes["default"] = default.clone()
+        mixes = {"default": default.clone()}
+        if not torch.equal(self.mix, default):
+            mixes = {"calibrated": self.mix.clone(), **mixes}
         scores: dict[tuple[str, float], float] = {}
         for decoder, mix in mixes.items():
             self.mix.copy_(mix)
@@ -1033,7 +1113,7 @@ class GraphODE(SavesCheckpoint, nn.Module):
         batch_size: int = 16,
         horizon: int = 4,
         stride: int = 1,
-        calibrate: bool = True,
+        calibrate: bool = False,
         choose_gain: bool = True,
         select_on: Literal["training", "held_out"] = "training",
         refit: bool = True,
@@ -1061,8 +1141,10 @@ class GraphODE(SavesCheckpoint, nn.Module):
             Frames between window starts (default: ``1``).
         calibrate : bool
             Fit the decoder's ``mix`` (:meth:`calibrate`) before the predictor
-            is trained; ``False`` keeps the ``mix`` given by ``blend``
-            (default: ``True``).
+            is trained; ``False`` (default) keeps :meth:`default_mix`. With
+            the pixel forecast in the default decoder the calibration, fitted
+            on true probe values, made free rollouts worse on the benchmark
+            (README, graph ODE section).
         choose_gain : bool
             After training, set the weight of the neural ODE's increment and
             pick the calibrated or the default decoder by :meth:`choose_gain`;

@@ -6,6 +6,7 @@ from torchdiffeq import odeint
 
 from dyngraph.data import Field
 from dyngraph.models.graphode import GraphODE, ReencodeRule
+from dyngraph.models.graphode.evaluate import pixel_autoregression
 from dyngraph.models.graphode.model import (
     AUTOREGRESSION_RIDGES,
     CALIBRATION_RIDGES,
@@ -175,7 +176,8 @@ def test_fit_and_rollout_on_cuda():
 
 
 def test_default_decoder_is_exact_at_the_encoding_time():
-    model = GraphODE(2, **TINY)
+    # without the autoregressive skip the default is fill/kNN plus residuals
+    model = GraphODE(2, autoregressive=False, **TINY)
     field = _field()
     history = model.normalise(field.values[:, :3])
     graph = model.encode(history)
@@ -187,21 +189,51 @@ def test_default_decoder_is_exact_at_the_encoding_time():
     assert torch.allclose(out, history[:, -1], atol=1e-5)
 
 
+def test_default_decoder_carries_pixels_by_the_skip_and_spreads_probe_increments():
+    values = _field(t=9).values.double()
+    model = GraphODE(2, **TINY).double()
+    model.init_autoregression(values)  # normalisation: mean 0, std 1
+    assert model.ar.weight.abs().max() > 0.1  # a skip that does something
+    # without the ODE's increment (gain 0) the rollout is L at every pixel
+    model.gain.fill_(0.0)
+    roll = model.rollout(values[:, :3], 5, ReencodeRule("never"))
+    ref = pixel_autoregression(model, values[:, :3], 5)
+    assert torch.allclose(roll.frames, ref, atol=1e-12)
+    assert not torch.allclose(ref[:, 0], values[:, 2])  # it does move
+    # an increment at the probes spreads by the kNN weights: a + K (p - a_p)
+    history = values[:, :3]
+    graph = model.encode(history)
+    start = model._start(history, graph)
+    a = model.pixel_forecast(history)
+    index = graph.probes.unsqueeze(1).expand(-1, 2, -1)
+    bump = torch.randn(a.shape[0], 2, graph.num_probes, dtype=a.dtype)
+    out = model.decode(torch.gather(a, 2, index) + bump, graph, start, a)
+    expect = a + bump @ start["knn"].transpose(1, 2)
+    assert torch.allclose(out.reshape(expect.shape), expect, atol=1e-12)
+
+
 def test_calibration_is_the_ridge_toward_the_default_at_every_age():
     model = GraphODE(2, calibration_horizon=3, **TINY).double()
     values = _field(t=8).values.double()
+    model.init_autoregression(values)  # the pixel forecast features use it
     errors = model.calibrate(values, stride=2)
     assert errors.shape == (3, 2) and len(model.calibration_ridge_) == 3
     default = model.default_mix().double()
-    # slow reference: rebuild the features of every window and age, solve
+    # slow reference: rebuild the features of every window and age, solve;
+    # the history of the pixel forecast is the frames decoded so far
     wins = torch.stack([values[b, s : s + 6] for b in range(2) for s in (0, 2)])
-    graph = model.encode(wins[:, :3])
-    start = model._start(wins[:, :3], graph)
+    buffer = wins[:, :3]
+    graph = model.encode(buffer)
+    start = model._start(buffer, graph)
+    index = graph.probes.unsqueeze(1).expand(-1, 2, -1)
     for age in range(3):
         frame = wins[:, 3 + age].reshape(4, 2, -1)
-        probes = torch.gather(frame, 2, graph.probes.unsqueeze(1).expand(-1, 2, -1))
-        feats = model.features(probes, graph, start).flatten(1, 2)  # [B, 8, N]
-        x = feats.permute(0, 2, 1).reshape(-1, 8)
+        probes = torch.gather(frame, 2, index)
+        forecast = model.pixel_forecast(buffer)
+        feats = model.features(probes, graph, start, forecast).flatten(1, 2)
+        f = feats.shape[1]
+        assert f == 12  # six features per channel with the skip
+        x = feats.permute(0, 2, 1).reshape(-1, f)
         y = frame.permute(0, 2, 1).reshape(-1, 2)
         ridge = model.calibration_ridge_[age]
         if math.isinf(ridge):
@@ -209,9 +241,12 @@ def test_calibration_is_the_ridge_toward_the_default_at_every_age():
         else:
             lam = ridge * (x * x).sum(0).mean()
             ref = torch.linalg.solve(
-                x.T @ x + lam * torch.eye(8, dtype=x.dtype), x.T @ y + lam * default.T
+                x.T @ x + lam * torch.eye(f, dtype=x.dtype), x.T @ y + lam * default.T
             ).T
         assert torch.allclose(model.mix[age], ref, atol=1e-8)
+        decoded = (x @ ref.T).reshape(4, -1, 2).permute(0, 2, 1)
+        decoded = decoded.scatter(2, index, probes)
+        buffer = torch.cat([buffer[:, 1:], decoded.view(4, 1, 2, 8, 8)], 1)
 
         def loss(mix, x=x, y=y):
             return (y - x @ mix.T).pow(2).mean(0)
@@ -296,7 +331,7 @@ def test_choose_gain_drops_what_degrades_rollouts():
         scores = model.choose_gain(values)
     # a zero read-out and the default decoder: every gain ties, the first wins
     assert float(model.gain) == 1.0 and len(set(scores.values())) == 1
-    assert {d for d, _ in scores} == {"calibrated"}
+    assert {d for d, _ in scores} == {"default"} and model.decoder_ == "default"
     with torch.no_grad():
         gen = torch.Generator().manual_seed(0)
         model.readout.weight.normal_(0.0, 3.0, generator=gen)
@@ -349,8 +384,11 @@ def test_gain_and_decoder_are_chosen_on_held_out_trajectories(monkeypatch):
         return choose(self, values, *args, **kwargs)
 
     monkeypatch.setattr(GraphODE, "choose_gain", spy)
-    model = GraphODE(1, **TINY).fit(
-        field, epochs=1, batch_size=4, horizon=2, select_on="held_out"
+    # without the skip, whose pixel forecast would carry the travelling
+    # waves exactly and leave the calibration nothing to fit
+    plain = {**TINY, "autoregressive": False}
+    model = GraphODE(1, **plain).fit(
+        field, epochs=1, batch_size=4, horizon=2, select_on="held_out", calibrate=True
     )
     # the selection fit (normalisation, calibration, training) saw
     # trajectories 0-2 only, and the choice was scored on trajectory 3
@@ -366,8 +404,14 @@ def test_gain_and_decoder_are_chosen_on_held_out_trajectories(monkeypatch):
     # then refitted on every trajectory, with the default decoder
     assert torch.allclose(model.mean, field.values.mean((0, 1, 3, 4)))
     assert torch.equal(model.mix[0], model.default_mix())
-    kept = GraphODE(1, **TINY).fit(
-        field, epochs=1, batch_size=4, horizon=2, select_on="held_out", refit=False
+    kept = GraphODE(1, **plain).fit(
+        field,
+        epochs=1,
+        batch_size=4,
+        horizon=2,
+        select_on="held_out",
+        refit=False,
+        calibrate=True,
     )
     assert torch.allclose(kept.mean, seen["mean"]) and kept.decoder_ == "default"
     one = field.trajectories(0).frames(slice(0, 6))
