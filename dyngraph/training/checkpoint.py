@@ -287,6 +287,13 @@ class SavesCheckpoint:
         """
         saved = load(path, kind=cls.checkpoint_kind, map_location=map_location)
         model = cls.from_config(dict(saved.config), saved.state, map_location)
-        model.load_state_dict(saved.state)  # type: ignore[attr-defined]
+        try:
+            model.load_state_dict(saved.state)  # type: ignore[attr-defined]
+        except RuntimeError as exc:  # missing, unexpected or mis-shaped tensors
+            detail = str(exc).strip().splitlines()
+            raise CheckpointError(
+                f"{path}: its tensors do not fit this version's {cls.checkpoint_kind} "
+                f"(saved by an older or newer dyngraph?): {detail[-1].strip()}"
+            ) from exc
         model.metadata_ = saved.metadata  # type: ignore[attr-defined]
         return model

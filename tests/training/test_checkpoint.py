@@ -104,3 +104,21 @@ def test_the_mixin_saves_and_loads_config_state_dtype_and_metadata(tmp_path):
     assert again.metadata_ == {"split": "toy"}
     with pytest.raises(CheckpointError, match="'Affine'"):
         _Affine.load(checkpoint.save(tmp_path / "x.pt", kind="Other", state={}))
+
+
+def test_the_mixin_names_the_file_when_its_tensors_do_not_fit(tmp_path):
+    # as a file written by another version whose buffer has another shape
+    model = _Affine(4)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    state["layer.weight"] = torch.zeros(4, 6)
+    path = checkpoint.save(
+        tmp_path / "old.pt", kind="Affine", state=state, config={"size": 4}
+    )
+    with pytest.raises(CheckpointError, match=r"old\.pt: its tensors do not fit"):
+        _Affine.load(path)
+    del state["layer.weight"]
+    path = checkpoint.save(
+        tmp_path / "short.pt", kind="Affine", state=state, config={"size": 4}
+    )
+    with pytest.raises(CheckpointError, match=r"short\.pt: .*layer\.weight"):
+        _Affine.load(path)
