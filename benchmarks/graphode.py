@@ -135,31 +135,19 @@ def run_system(name: str, spec: dict[str, Any], seed: int) -> dict[str, Any]:
     train = spec["make"](spec["train"], 2 * seed)
     test = spec["make"](spec["test"], 2 * seed + 1)
     generated = time.perf_counter() - began
-    out = compare(
-        train.frames(slice(0, 40)),
-        test,
-        start=20,
-        steps=STEPS,
-        model=spec["model"],
-        seed=seed,
-        fno=name != "burgers",
+    args = (train.frames(slice(0, 40)), test)
+    common = {
+        "start": 20,
+        "steps": STEPS,
+        "model": spec["model"],
+        "seed": seed,
         **select,
         **budget_of(spec),
-    )
+    }
+    out = compare(*args, fno=name != "burgers", **common)
     out.pop("model")
     # the same fit with the decoder calibrated on true probe values
-    calibrated = compare(
-        train.frames(slice(0, 40)),
-        test,
-        start=20,
-        steps=STEPS,
-        model=spec["model"],
-        seed=seed,
-        fno=False,
-        grid_peers=False,
-        **{**select, "calibrate": True},
-        **budget_of(spec),
-    )
+    calibrated = compare(*args, fno=False, grid_peers=False, **common, calibrate=True)
     out["calibrated_decoder_rmse20"] = {
         m: calibrated["methods"][m]["rmse"][STEPS - 1]
         for m in ("graphode", "graphode_no_reencode")

@@ -690,15 +690,16 @@ class GraphODE(SavesCheckpoint, nn.Module):
             z0, torch.tensor([0.0, self.dt]), self.coupling_matrix(z0, graph)
         )[-1]
         delta = self.gain * (self.readout(zt) - self.readout(z0))
-        forecast = None
-        if self.ar is not None:
-            delta = delta + self.ar(feats)
+        index = graph.probes.unsqueeze(1).expand(-1, c, -1)
+        if self.ar is None:
+            forecast, base = None, series[:, -1]
+        else:  # L at every pixel once; the probes read their own forecast
             forecast = self.pixel_forecast(history)
-        probes = series[:, -1] + delta.transpose(1, 2)
+            base = torch.gather(forecast, 2, index)
+        probes = base + delta.transpose(1, 2)
         frame = self.decode(probes, graph, start, forecast)
         # the decode passes through the probes: their state is what was
         # predicted, not the decoder's rebuild of it
-        index = graph.probes.unsqueeze(1).expand(-1, c, -1)
         return frame.reshape(b, c, h * w).scatter(2, index, probes).view(b, c, h, w)
 
     # -- rollout ------------------------------------------------------------
