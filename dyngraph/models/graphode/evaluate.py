@@ -10,6 +10,11 @@ every step. Methods:
 * ``graphode``: adaptive re-encoding (the paper's rule);
 * ``graphode_interval``: re-encoding every ``every`` steps (the release's);
 * ``graphode_no_reencode``: the same fitted model, never re-encoded;
+* ``graphode_true_graph``: the same fitted model re-encoded before every
+  step from the true frames (``GraphODE.rollout(observed=...)``): the
+  forecast still feeds on its own frames, only the probe graph follows the
+  truth. Not a forecaster (it reads the future); it measures how much a
+  re-encoding rule reading predicted frames could gain at best;
 * ``persistence``: the last observed frame;
 * ``pixel_autoregression``: the graph ODE's fitted autoregressive skip
   :math:`L` applied at every pixel of the grid, without probes, ODE or
@@ -280,11 +285,13 @@ def compare(
         "graphode": ReencodeRule("adaptive", tau=tau),
         "graphode_interval": ReencodeRule("interval", every=every),
         "graphode_no_reencode": ReencodeRule("never"),
+        "graphode_true_graph": ReencodeRule("interval", every=1),
     }
     for name, rule in rules.items():
+        observed = truth if name == "graphode_true_graph" else None
         with torch.no_grad():
             began = time.perf_counter()
-            roll = graph.rollout(history, steps, rule)
+            roll = graph.rollout(history, steps, rule, observed=observed)
             seconds = time.perf_counter() - began
         out["methods"][name] = {
             **_scores(truth, roll.frames, data_range),

@@ -709,6 +709,7 @@ class GraphODE(SavesCheckpoint, nn.Module):
         history: Tensor,
         steps: int,
         rule: ReencodeRule | None = None,
+        observed: Tensor | None = None,
     ) -> Rollout:
         """Forecast ``steps`` frames from the last ``history`` frames.
 
@@ -722,6 +723,16 @@ class GraphODE(SavesCheckpoint, nn.Module):
         rule : ReencodeRule, optional
             When to re-encode on the predicted frames (default:
             ``ReencodeRule("adaptive")``).
+        observed : Tensor, optional
+            ``[B, S', C, H, W]`` frames observed after ``history`` (data
+            units, ``S' >= steps - 1``). When given, the rule and the encoder
+            read the observed histories instead of the predicted ones: the
+            probe graph (partition, probes, weights) follows the truth while
+            every forecast still feeds on its own frames. The graph the
+            encoder would build with perfect knowledge, so the rollout bounds
+            what a re-encoding rule on predicted frames can gain (used by
+            :func:`~dyngraph.models.graphode.evaluate.compare`); also a way to
+            re-encode on data that arrive during a forecast.
 
         Returns
         -------
@@ -742,14 +753,38 @@ class GraphODE(SavesCheckpoint, nn.Module):
             )
         if steps < 1:
             raise ValueError(f"GraphODE.rollout: `steps` must be >= 1, got {steps}")
+        if observed is not None and (
+            observed.dim() != 5
+            or observed.shape[0] != history.shape[0]
+            or observed.shape[2:] != history.shape[2:]
+            or observed.shape[1] < steps - 1
+        ):
+            raise ValueError(
+                "GraphODE.rollout: `observed` must have shape "
+                f"[{history.shape[0]}, >= {steps - 1}, "
+                f"{', '.join(map(str, history.shape[2:]))}], "
+                f"got {list(observed.shape)}"
+            )
         buffer = self.normalise(history[:, -self.history :].to(self.device))
+        seen = (
+            None
+            if observed is None
+            else self.normalise(
+                torch.cat(
+                    [history[:, -self.history :], observed[:, : steps - 1]], 1
+                ).to(self.device)
+            )
+        )
         graph = self.encode(buffer)
         start = self._start(buffer, graph)
         since = torch.zeros(buffer.shape[0], dtype=torch.long, device=self.device)
         frames, fired, graphs = [], [], [(0, graph)]
         for s in range(steps):
+            # what the rule and the encoder read: the predicted histories, or
+            # the observed ones (the state stays the prediction either way)
+            source = buffer if seen is None else seen[:, s : s + self.history]
             again = (
-                rule.fires(buffer, graph, since)
+                rule.fires(source, graph, since)
                 if s
                 else torch.zeros_like(since, dtype=torch.bool)
             )
@@ -757,7 +792,7 @@ class GraphODE(SavesCheckpoint, nn.Module):
                 rows = again.nonzero().flatten()
                 # keep the old probes where they can: their histories are
                 # predicted states, not decoded interpolations
-                fresh = self.encode(buffer[rows], graph.probes[rows])
+                fresh = self.encode(source[rows], graph.probes[rows])
                 graph = graph.replace(rows, fresh)
                 new = self._start(buffer[rows], fresh)
                 for key in start:

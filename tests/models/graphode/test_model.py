@@ -125,6 +125,42 @@ def test_fit_lowers_the_loss_and_rollout_reports_reencoding():
     assert never.reencode_rate == 0.0 and len(never.graphs) == 1
 
 
+def test_observed_frames_steer_the_graph_but_not_the_state():
+    field = _field(2, 12)
+    model = GraphODE(2, **TINY).fit(field, epochs=2, batch_size=4, horizon=2, lr=1e-2)
+    model.double()
+    model.gain.fill_(1.0)  # the ODE's increments in use: the graph matters
+    values = field.values.double()
+    # observations whose pattern has moved: the graph must follow them
+    history, truth = values[:, :3], values[:, 3:].roll(3, dims=-1)
+    every = ReencodeRule("interval", every=1)
+    with torch.no_grad():
+        plain = model.rollout(history, 5, every)
+        # observing its own forecast is the plain rollout
+        own = model.rollout(history, 5, every, observed=plain.frames)
+        oracle = model.rollout(history, 5, every, observed=truth)
+    assert torch.allclose(own.frames, plain.frames, atol=1e-10)
+    assert oracle.reencoded[:, 1:].all()
+    # the first step is taken before anything is observed
+    assert torch.equal(oracle.frames[:, 0], plain.frames[:, 0])
+    assert not torch.equal(
+        oracle.graphs[1][1].assignment, plain.graphs[1][1].assignment
+    )
+    assert not torch.allclose(oracle.frames, plain.frames)
+    # each graph is the encoding of the true last T frames
+    window = torch.cat([history, truth], 1)
+    previous = oracle.graphs[0][1]
+    for s, graph in oracle.graphs[1:]:
+        expect = model.encode(
+            model.normalise(window[:, s : s + 3]), prefer=previous.probes
+        )
+        assert torch.equal(graph.assignment, expect.assignment)
+        assert torch.equal(graph.probes, expect.probes)
+        previous = graph
+    with pytest.raises(ValueError, match="observed"):
+        model.rollout(history, 5, every, observed=truth[:, :2])
+
+
 def test_save_load_and_resume_are_exact(tmp_path):
     field = _field(2, 8)
     model = GraphODE(2, refiner=True, **TINY)
