@@ -18,7 +18,7 @@ from the same observed history
   steps, the release's rule) and without re-encoding;
 * the same fitted model re-encoded before every step from the TRUE frames
   (``graphode_true_graph``; it reads the future, so it is not a forecaster):
-  the best graph any re-encoding rule could hope to read, hence a ceiling on
+  the graph a re-encoding rule aims for, hence an estimate of the ceiling on
   what re-encoding can gain; and that ceiling once more with the weight of
   the neural ODE's increment (the only part of the forecast that reads the
   graph) chosen on the test trajectories themselves, beside the same choice

@@ -728,9 +728,9 @@ class GraphODE(SavesCheckpoint, nn.Module):
             units, ``S' >= steps - 1``). When given, the rule and the encoder
             read the observed histories instead of the predicted ones: the
             probe graph (partition, probes, weights) follows the truth while
-            every forecast still feeds on its own frames. The graph the
-            encoder would build with perfect knowledge, so the rollout bounds
-            what a re-encoding rule on predicted frames can gain (used by
+            every forecast still feeds on its own frames. With the true
+            frames this is the graph a rule on predicted frames aims for, so
+            comparing with it shows how much re-encoding can gain (used by
             :func:`~dyngraph.models.graphode.evaluate.compare`); also a way to
             re-encode on data that arrive during a forecast.
 
